@@ -4,12 +4,9 @@ use std::fmt::Write;
 
 use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use indexmap::IndexMap;
-use melior::{
-    ir::{
-        Module,
-        operation::{OperationLike, WalkOrder, WalkResult},
-    },
-    pass::PassManager,
+use melior::ir::{
+    Module,
+    operation::{OperationLike, WalkOrder, WalkResult},
 };
 
 use crate::{context::create_context, examples::TINY_CNN, pipeline};
@@ -26,7 +23,7 @@ pub fn run(print_ir: bool) -> Result<String, String> {
     let mut module =
         source::parse_source(&context, TINY_CNN, name).ok_or("the built-in network does not parse")?;
     let before = count_ops(&module);
-    let pass_manager = PassManager::new(&context);
+    let pass_manager = pipeline::module_pass_manager(&context);
     pipeline::add_anchored_pipeline(&pass_manager, PIPELINE).map_err(|e| e.to_string())?;
     pass_manager
         .run(&mut module)

@@ -10,10 +10,13 @@ use std::{
 };
 
 use clap::Parser;
-use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
+use deepfuse_dialects::source::{self, DiagnosticMode, Nesting, SourceDiagnostics};
 use melior::{
     Context,
-    ir::operation::{OperationLike, OperationPrintingFlags},
+    ir::{
+        Location, Module,
+        operation::{OperationLike, OperationMutLike, OperationPrintingFlags},
+    },
     pass::{PassIrPrintingOptions, PassManager},
 };
 
@@ -172,7 +175,7 @@ impl Pipeline<'_> {
             Pipeline::Text(text) => pipeline::add_anchored_pipeline(pass_manager, text)
                 .map_err(|error| format_pipeline_error(text, &error)),
             Pipeline::Flags(elements) => {
-                pipeline::add_elements(pass_manager.as_operation_pass_manager(), elements)
+                pipeline::add_elements(pass_manager.as_operation_pass_manager(), elements, Nesting::Implicit)
                     .map_err(|error| format!("<command line>: error: {error}"))
             }
         }
@@ -215,7 +218,7 @@ fn run(options: &OptArgs, pass_flags: &[Element]) -> Result<bool, String> {
     let chunks = if options.split_input_file {
         split_chunks(&text)
     } else {
-        vec![text]
+        vec![Chunk { text, start: None }]
     };
 
     let mut outputs = Vec::new();
@@ -251,25 +254,42 @@ fn write_output(output: &str, text: &str) -> Result<(), String> {
     result.map_err(|error| format!("{output}: error: cannot write output: {error}"))
 }
 
+/// One case of the input.
+#[derive(Debug, PartialEq, Eq)]
+struct Chunk {
+    /// The case's text, after as many empty lines as precede it in the file.
+    text: String,
+    /// Where the case starts in the file (1-based line and column, just after
+    /// the split marker), for all cases but the first.
+    start: Option<(usize, usize)>,
+}
+
 /// Splits at `// -----` lines. Each chunk keeps its lines' numbers from the
 /// whole file (earlier lines become empty), so diagnostics point at the line
 /// in the file the user edits.
-fn split_chunks(text: &str) -> Vec<String> {
+fn split_chunks(text: &str) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut current = String::new();
-    let mut line_number = 0;
-    let mut chunk_start = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == SPLIT_MARKER {
-            chunks.push("\n".repeat(chunk_start) + &current);
+    let mut start = None;
+    let mut first_line = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let content = line.trim_end_matches(['\n', '\r']);
+        if content.trim_end() == SPLIT_MARKER {
+            chunks.push(Chunk {
+                text: "\n".repeat(first_line) + &current,
+                start,
+            });
             current.clear();
-            chunk_start = line_number + 1;
+            start = Some((index + 1, content.len() + 1));
+            first_line = index + 1;
         } else {
             current.push_str(line);
         }
-        line_number += 1;
     }
-    chunks.push("\n".repeat(chunk_start) + &current);
+    chunks.push(Chunk {
+        text: "\n".repeat(first_line) + &current,
+        start,
+    });
     chunks
 }
 
@@ -279,7 +299,7 @@ fn split_chunks(text: &str) -> Vec<String> {
 fn process_chunk(
     options: &OptArgs,
     pipeline: &Pipeline,
-    chunk: &str,
+    chunk: &Chunk,
     name: &str,
 ) -> Result<(bool, Option<String>), String> {
     let context = create_context();
@@ -289,9 +309,12 @@ fn process_chunk(
     } else {
         DiagnosticMode::Print
     };
-    let diagnostics = SourceDiagnostics::attach(&context, chunk, name, mode);
-    let output = match source::parse_source(&context, chunk, name) {
+    let diagnostics = SourceDiagnostics::attach(&context, &chunk.text, name, mode);
+    let output = match source::parse_source(&context, &chunk.text, name) {
         Some(mut module) => {
+            if let Some((line, column)) = chunk.start {
+                locate_implicit_module(&context, &mut module, name, line, column);
+            }
             let pass_manager = build_pass_manager(&context, options, pipeline)?;
             match pass_manager.run(&mut module) {
                 Ok(()) => Some(print_module(options, &module)?),
@@ -307,13 +330,21 @@ fn process_chunk(
     Ok((ok, output))
 }
 
+/// mlir-opt gives the implicit module of a later case the location where the
+/// case starts; the parser, which sees the case alone, gives it line 0.
+fn locate_implicit_module(context: &Context, module: &mut Module, name: &str, line: usize, column: usize) {
+    let mut operation = module.as_operation_mut();
+    if operation.location() == Location::new(context, name, 0, 0) {
+        operation.set_location(Location::new(context, name, line, column));
+    }
+}
+
 fn build_pass_manager<'c>(
     context: &'c Context,
     options: &OptArgs,
     pipeline: &Pipeline,
 ) -> Result<PassManager<'c>, String> {
-    let pass_manager = PassManager::new(context);
-    source::enable_implicit_nesting(&pass_manager);
+    let pass_manager = pipeline::module_pass_manager(context);
     pipeline.add_to(&pass_manager)?;
     if options.print_ir_after_all || options.print_ir_before_all {
         pass_manager.enable_ir_printing(&PassIrPrintingOptions {
@@ -379,6 +410,7 @@ fn list_passes() {
             );
         }
     }
+    crate::context::register_upstream_passes();
     println!("\nupstream passes:");
     let _ = io::stdout().flush();
     source::print_registered_passes();
@@ -416,6 +448,9 @@ mod tests {
     #[test]
     fn chunks_keep_their_line_numbers() {
         let chunks = split_chunks("a\n// -----\nb\nc\n// -----  \nd");
-        assert_eq!(chunks, vec!["a\n", "\n\nb\nc\n", "\n\n\n\n\nd"]);
+        let texts: Vec<_> = chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, vec!["a\n", "\n\nb\nc\n", "\n\n\n\n\nd"]);
+        let starts: Vec<_> = chunks.iter().map(|c| c.start).collect();
+        assert_eq!(starts, vec![None, Some((2, 9)), Some((5, 11))]);
     }
 }

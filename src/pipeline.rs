@@ -6,12 +6,11 @@
 //! passes are created from the [`deepfuse_passes::registry`], every other
 //! element is handed to MLIR's own parser for the pass manager it nests in.
 
-use std::ffi::c_void;
-
 use melior::{
-    StringRef,
+    Context, StringRef,
     pass::{OperationPassManager, PassManager},
 };
+use deepfuse_dialects::source::{Nesting, add_upstream_pipeline};
 use thiserror::Error;
 
 /// A pipeline that cannot be built, with the 1-based column of the element
@@ -177,13 +176,25 @@ impl Parser<'_> {
     }
 }
 
+/// A pass manager that runs on modules.
+pub fn module_pass_manager(context: &Context) -> PassManager<'_> {
+    // SAFETY: creates an owned pass manager on a live context.
+    let pass_manager = unsafe {
+        PassManager::from_raw(mlir_sys::mlirPassManagerCreateOnOperation(
+            context.to_raw(),
+            StringRef::new("builtin.module").to_raw(),
+        ))
+    };
+    pass_manager
+}
+
 /// Adds a whole `--pass-pipeline` (one `builtin.module(...)` element) to
 /// `pass_manager`, which runs on modules.
 pub fn add_anchored_pipeline(pass_manager: &PassManager, text: &str) -> Result<(), PipelineError> {
     let elements = parse(text)?;
     match elements.as_slice() {
         [Element::Nested { anchor, elements, .. }] if anchor == "builtin.module" => {
-            add_elements(pass_manager.as_operation_pass_manager(), elements)
+            add_elements(pass_manager.as_operation_pass_manager(), elements, Nesting::Explicit)
         }
         [first, ..] => Err(PipelineError {
             column: first.column(),
@@ -193,12 +204,17 @@ pub fn add_anchored_pipeline(pass_manager: &PassManager, text: &str) -> Result<(
     }
 }
 
-/// Adds `elements` to a pass manager.
-pub fn add_elements(manager: OperationPassManager, elements: &[Element]) -> Result<(), PipelineError> {
+/// Adds `elements` to a pass manager; `nesting` says where upstream passes
+/// anchored on another operation go.
+pub fn add_elements(
+    manager: OperationPassManager,
+    elements: &[Element],
+    nesting: Nesting,
+) -> Result<(), PipelineError> {
     for element in elements {
         match element {
             Element::Nested { anchor, elements, .. } => {
-                add_elements(manager.nested_under(anchor), elements)?;
+                add_elements(manager.nested_under(anchor), elements, nesting)?;
             }
             Element::Pass {
                 name,
@@ -219,7 +235,7 @@ pub fn add_elements(manager: OperationPassManager, elements: &[Element]) -> Resu
                         Some(options) => format!("{name}{{{options}}}"),
                         None => name.clone(),
                     };
-                    add_upstream(manager, &text).map_err(fail)?;
+                    add_upstream(manager, &text, nesting).map_err(fail)?;
                 }
             }
         }
@@ -228,33 +244,15 @@ pub fn add_elements(manager: OperationPassManager, elements: &[Element]) -> Resu
 }
 
 /// Hands one upstream pass (or nested upstream pipeline) to MLIR's parser.
-fn add_upstream(manager: OperationPassManager, text: &str) -> Result<(), String> {
-    unsafe extern "C" fn collect(message: mlir_sys::MlirStringRef, data: *mut c_void) {
-        // SAFETY: `data` is the String below; MLIR passes valid UTF-8 chunks.
-        let buffer = unsafe { &mut *(data as *mut String) };
-        let bytes = unsafe { std::slice::from_raw_parts(message.data as *const u8, message.length) };
-        buffer.push_str(&String::from_utf8_lossy(bytes));
-    }
-    let mut message = String::new();
-    // SAFETY: the pass manager is live; the callback only appends to `message`.
-    let result = unsafe {
-        mlir_sys::mlirOpPassManagerAddPipeline(
-            manager.to_raw(),
-            StringRef::new(text).to_raw(),
-            Some(collect),
-            &mut message as *mut String as *mut c_void,
-        )
-    };
-    if result.value != 0 {
-        return Ok(());
-    }
-    // MLIR's message carries its own copy of the text and a caret; keep the
-    // sentence, the caller reports the position in the whole pipeline.
-    let sentence = message
-        .lines()
-        .find_map(|line| line.split_once("error: ").map(|(_, rest)| rest.to_string()))
-        .unwrap_or_else(|| message.trim().to_string());
-    Err(sentence)
+fn add_upstream(manager: OperationPassManager, text: &str, nesting: Nesting) -> Result<(), String> {
+    add_upstream_pipeline(manager, text, nesting).map_err(|message| {
+        // MLIR's message carries its own copy of the text and a caret; keep
+        // the sentence, the caller reports the position in the whole pipeline.
+        message
+            .lines()
+            .find_map(|line| line.split_once("error: ").map(|(_, rest)| rest.to_string()))
+            .unwrap_or_else(|| message.trim().to_string())
+    })
 }
 
 #[cfg(test)]

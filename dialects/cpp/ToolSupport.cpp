@@ -95,10 +95,40 @@ void dfPrintRegisteredPasses(void) {
   llvm::outs().flush();
 }
 
-/// Lets passes anchored on a nested operation (such as `func.func`) be added
-/// to a module's pass manager, which then nests them as mlir-opt does.
-void dfPassManagerEnableImplicitNesting(MlirPassManager passManager) {
-  unwrap(passManager)->setNesting(OpPassManager::Nesting::Implicit);
+/// Adds `pipelineElements` to `passManager` the way mlir-opt adds passes
+/// given as command-line flags: a pass anchored on another operation than
+/// the pass manager's (such as a `func.func` pass on a module) is nested
+/// under that operation. Errors go to `callback`.
+MlirLogicalResult dfOpPassManagerAddNested(MlirOpPassManager passManager,
+                                           MlirStringRef pipelineElements,
+                                           MlirStringCallback callback,
+                                           void *userData) {
+  std::string message;
+  llvm::raw_string_ostream stream(message);
+  auto report = [&](LogicalResult result) {
+    stream.flush();
+    if (!message.empty())
+      callback(mlirStringRefCreate(message.data(), message.size()), userData);
+    return wrap(result);
+  };
+  // An op-agnostic pass manager accepts passes of any anchor; each is then
+  // re-added, by its textual form, where it belongs.
+  OpPassManager parsed(OpPassManager::Nesting::Implicit);
+  if (failed(parsePassPipeline(unwrap(pipelineElements), parsed, stream)))
+    return report(failure());
+  OpPassManager &pm = *unwrap(passManager);
+  for (Pass &pass : parsed.getPasses()) {
+    std::string element;
+    llvm::raw_string_ostream os(element);
+    pass.printAsTextualPipeline(os);
+    os.flush();
+    std::optional<StringRef> anchor = pass.getOpName();
+    OpPassManager &target =
+        anchor && *anchor != pm.getOpAnchorName() ? pm.nest(*anchor) : pm;
+    if (failed(parsePassPipeline(element, target, stream)))
+      return report(failure());
+  }
+  return report(success());
 }
 
 } // extern "C"

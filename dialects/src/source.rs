@@ -6,9 +6,12 @@ use std::{ffi::c_void, marker::PhantomData};
 use melior::{
     Context, StringRef,
     ir::{Module, Operation},
-    pass::PassManager,
+    pass::OperationPassManager,
 };
-use mlir_sys::{MlirContext, MlirLogicalResult, MlirOperation, MlirPassManager, MlirStringRef};
+use mlir_sys::{
+    MlirContext, MlirLogicalResult, MlirOpPassManager, MlirOperation,
+    MlirStringCallback, MlirStringRef,
+};
 
 unsafe extern "C" {
     fn dfSourceDiagnosticsCreate(
@@ -25,7 +28,12 @@ unsafe extern "C" {
         source_name: MlirStringRef,
     ) -> MlirOperation;
     fn dfPrintRegisteredPasses();
-    fn dfPassManagerEnableImplicitNesting(pass_manager: MlirPassManager);
+    fn dfOpPassManagerAddNested(
+        pass_manager: MlirOpPassManager,
+        pipeline: MlirStringRef,
+        callback: MlirStringCallback,
+        user_data: *mut c_void,
+    ) -> MlirLogicalResult;
 }
 
 /// How diagnostics located in one source buffer are handled.
@@ -103,9 +111,39 @@ pub fn print_registered_passes() {
     unsafe { dfPrintRegisteredPasses() }
 }
 
-/// Makes `pass_manager` nest passes anchored on nested operations (such as
-/// `func.func`) implicitly, as mlir-opt's pass manager does.
-pub fn enable_implicit_nesting(pass_manager: &PassManager) {
-    // SAFETY: the pass manager is live for the call.
-    unsafe { dfPassManagerEnableImplicitNesting(pass_manager.to_raw()) }
+/// How [`add_upstream_pipeline`] places a pass anchored on another operation
+/// than the pass manager's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    /// It is an error, as in `mlir-opt --pass-pipeline`.
+    Explicit,
+    /// The pass is nested under its operation, as for `mlir-opt --PASS` flags.
+    Implicit,
+}
+
+/// Adds upstream pipeline elements (such as `cse` or `func.func(canonicalize)`)
+/// to `pass_manager` with MLIR's parser. On failure, returns MLIR's message.
+pub fn add_upstream_pipeline(
+    pass_manager: OperationPassManager,
+    elements: &str,
+    nesting: Nesting,
+) -> Result<(), String> {
+    unsafe extern "C" fn collect(message: MlirStringRef, data: *mut c_void) {
+        // SAFETY: `data` is the String below and `message` a valid slice.
+        let buffer = unsafe { &mut *(data as *mut String) };
+        let bytes = unsafe { std::slice::from_raw_parts(message.data as *const u8, message.length) };
+        buffer.push_str(&String::from_utf8_lossy(bytes));
+    }
+    let mut message = String::new();
+    // SAFETY: the pass manager is live; the callback only appends to `message`.
+    let (elements, data) = (StringRef::new(elements).to_raw(), &mut message as *mut String as *mut c_void);
+    let result = unsafe {
+        match nesting {
+            Nesting::Explicit => {
+                mlir_sys::mlirOpPassManagerAddPipeline(pass_manager.to_raw(), elements, Some(collect), data)
+            }
+            Nesting::Implicit => dfOpPassManagerAddNested(pass_manager.to_raw(), elements, Some(collect), data),
+        }
+    };
+    if result.value != 0 { Ok(()) } else { Err(message) }
 }
