@@ -64,5 +64,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=MLIR_SYS_220_PREFIX");
     // Read by `melior::dialect!` in src/ops.rs to find the ODS files.
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    println!("cargo:rustc-env=DF_ODS_DIR={}", manifest.join("df").display());
+    println!(
+        "cargo:rustc-env=DF_ODS_DIR={}",
+        manifest.join("df").display()
+    );
 }

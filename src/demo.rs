@@ -20,8 +20,8 @@ pub fn run(print_ir: bool) -> Result<String, String> {
     let context = create_context();
     let name = "<built-in tiny_cnn>";
     let _diagnostics = SourceDiagnostics::attach(&context, TINY_CNN, name, DiagnosticMode::Print);
-    let mut module =
-        source::parse_source(&context, TINY_CNN, name).ok_or("the built-in network does not parse")?;
+    let mut module = source::parse_source(&context, TINY_CNN, name)
+        .ok_or("the built-in network does not parse")?;
     let before = count_ops(&module);
     let pass_manager = pipeline::module_pass_manager(&context);
     pipeline::add_anchored_pipeline(&pass_manager, PIPELINE).map_err(|e| e.to_string())?;
@@ -33,13 +33,30 @@ pub fn run(print_ir: bool) -> Result<String, String> {
     let mut report = String::new();
     writeln!(report, "network: tiny_cnn (built in), pipeline: {PIPELINE}").unwrap();
     writeln!(report, "{:<24} {:>7} {:>7}", "op", "before", "after").unwrap();
-    let names = before.keys().chain(after.keys()).collect::<indexmap::IndexSet<_>>();
+    let names = before
+        .keys()
+        .chain(after.keys())
+        .collect::<indexmap::IndexSet<_>>();
     for op in names {
         let count = |map: &IndexMap<String, usize>| map.get(op.as_str()).copied().unwrap_or(0);
-        writeln!(report, "{:<24} {:>7} {:>7}", op, count(&before), count(&after)).unwrap();
+        writeln!(
+            report,
+            "{:<24} {:>7} {:>7}",
+            op,
+            count(&before),
+            count(&after)
+        )
+        .unwrap();
     }
     let total = |map: &IndexMap<String, usize>| map.values().sum::<usize>();
-    writeln!(report, "{:<24} {:>7} {:>7}", "total", total(&before), total(&after)).unwrap();
+    writeln!(
+        report,
+        "{:<24} {:>7} {:>7}",
+        "total",
+        total(&before),
+        total(&after)
+    )
+    .unwrap();
     if print_ir {
         writeln!(report, "\n{}", module.as_operation()).unwrap();
     }
@@ -50,7 +67,12 @@ pub fn run(print_ir: bool) -> Result<String, String> {
 fn count_ops(module: &Module) -> IndexMap<String, usize> {
     let mut counts = IndexMap::new();
     module.as_operation().walk(WalkOrder::PreOrder, |op| {
-        let name = op.name().as_string_ref().as_str().unwrap_or_default().to_string();
+        let name = op
+            .name()
+            .as_string_ref()
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if name.starts_with("df.") {
             *counts.entry(name).or_insert(0) += 1;
         }

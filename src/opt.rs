@@ -174,10 +174,12 @@ impl Pipeline<'_> {
         match self {
             Pipeline::Text(text) => pipeline::add_anchored_pipeline(pass_manager, text)
                 .map_err(|error| format_pipeline_error(text, &error)),
-            Pipeline::Flags(elements) => {
-                pipeline::add_elements(pass_manager.as_operation_pass_manager(), elements, Nesting::Implicit)
-                    .map_err(|error| format!("<command line>: error: {error}"))
-            }
+            Pipeline::Flags(elements) => pipeline::add_elements(
+                pass_manager.as_operation_pass_manager(),
+                elements,
+                Nesting::Implicit,
+            )
+            .map_err(|error| format!("<command line>: error: {error}")),
         }
     }
 }
@@ -332,7 +334,13 @@ fn process_chunk(
 
 /// mlir-opt gives the implicit module of a later case the location where the
 /// case starts; the parser, which sees the case alone, gives it line 0.
-fn locate_implicit_module(context: &Context, module: &mut Module, name: &str, line: usize, column: usize) {
+fn locate_implicit_module(
+    context: &Context,
+    module: &mut Module,
+    name: &str,
+    line: usize,
+    column: usize,
+) {
     let mut operation = module.as_operation_mut();
     if operation.location() == Location::new(context, name, 0, 0) {
         operation.set_location(Location::new(context, name, line, column));
@@ -437,11 +445,19 @@ mod tests {
         ]));
         assert_eq!(
             tool,
-            strings(&["deepfuse-opt", "--split-input-file", "in.mlir", "-o", "out.mlir"])
+            strings(&[
+                "deepfuse-opt",
+                "--split-input-file",
+                "in.mlir",
+                "-o",
+                "out.mlir"
+            ])
         );
         assert_eq!(passes.len(), 2);
-        assert!(matches!(&passes[0], Element::Pass { name, options: Some(o), .. }
-            if name == "df-canonicalize" && o == "fold-bias=false"));
+        assert!(
+            matches!(&passes[0], Element::Pass { name, options: Some(o), .. }
+            if name == "df-canonicalize" && o == "fold-bias=false")
+        );
         assert!(matches!(&passes[1], Element::Pass { name, options: None, .. } if name == "cse"));
     }
 

@@ -6,11 +6,11 @@
 //! passes are created from the [`deepfuse_passes::registry`], every other
 //! element is handed to MLIR's own parser for the pass manager it nests in.
 
+use deepfuse_dialects::source::{Nesting, add_upstream_pipeline};
 use melior::{
     Context, StringRef,
     pass::{OperationPassManager, PassManager},
 };
-use deepfuse_dialects::source::{Nesting, add_upstream_pipeline};
 use thiserror::Error;
 
 /// A pipeline that cannot be built, with the 1-based column of the element
@@ -146,7 +146,9 @@ impl Parser<'_> {
                     match self.peek() {
                         None => {
                             self.position = open;
-                            return Err(self.error(format!("unbalanced '{{' in the options of '{name}'")));
+                            return Err(
+                                self.error(format!("unbalanced '{{' in the options of '{name}'"))
+                            );
                         }
                         Some(b'{') => depth += 1,
                         Some(b'}') => {
@@ -179,13 +181,12 @@ impl Parser<'_> {
 /// A pass manager that runs on modules.
 pub fn module_pass_manager(context: &Context) -> PassManager<'_> {
     // SAFETY: creates an owned pass manager on a live context.
-    let pass_manager = unsafe {
+    unsafe {
         PassManager::from_raw(mlir_sys::mlirPassManagerCreateOnOperation(
             context.to_raw(),
             StringRef::new("builtin.module").to_raw(),
         ))
-    };
-    pass_manager
+    }
 }
 
 /// Adds a whole `--pass-pipeline` (one `builtin.module(...)` element) to
@@ -193,12 +194,20 @@ pub fn module_pass_manager(context: &Context) -> PassManager<'_> {
 pub fn add_anchored_pipeline(pass_manager: &PassManager, text: &str) -> Result<(), PipelineError> {
     let elements = parse(text)?;
     match elements.as_slice() {
-        [Element::Nested { anchor, elements, .. }] if anchor == "builtin.module" => {
-            add_elements(pass_manager.as_operation_pass_manager(), elements, Nesting::Explicit)
-        }
+        [
+            Element::Nested {
+                anchor, elements, ..
+            },
+        ] if anchor == "builtin.module" => add_elements(
+            pass_manager.as_operation_pass_manager(),
+            elements,
+            Nesting::Explicit,
+        ),
         [first, ..] => Err(PipelineError {
             column: first.column(),
-            message: "the pass pipeline must be anchored on the module, as in 'builtin.module(...)'".into(),
+            message:
+                "the pass pipeline must be anchored on the module, as in 'builtin.module(...)'"
+                    .into(),
         }),
         [] => Ok(()),
     }
@@ -213,7 +222,9 @@ pub fn add_elements(
 ) -> Result<(), PipelineError> {
     for element in elements {
         match element {
-            Element::Nested { anchor, elements, .. } => {
+            Element::Nested {
+                anchor, elements, ..
+            } => {
                 add_elements(manager.nested_under(anchor), elements, nesting)?;
             }
             Element::Pass {
@@ -269,7 +280,8 @@ mod tests {
 
     #[test]
     fn parses_nested_elements_with_options_and_columns() {
-        let parsed = parse("builtin.module(df-canonicalize{fold-bias=false}, func.func(cse))").unwrap();
+        let parsed =
+            parse("builtin.module(df-canonicalize{fold-bias=false}, func.func(cse))").unwrap();
         assert_eq!(
             parsed,
             vec![Element::Nested {
@@ -290,7 +302,10 @@ mod tests {
     #[test]
     fn nested_option_braces_stay_whole() {
         let parsed = parse("a{x={y=1} z=2},b").unwrap();
-        assert_eq!(parsed, vec![pass("a", Some("x={y=1} z=2"), 1), pass("b", None, 16)]);
+        assert_eq!(
+            parsed,
+            vec![pass("a", Some("x={y=1} z=2"), 1), pass("b", None, 16)]
+        );
     }
 
     #[test]

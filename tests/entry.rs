@@ -1,1 +1,38 @@
-fn main(){}
+//! The one integration test binary of deepfuse.
+//!
+//! - `lit_files`: every `.mlir` file under `tests/mlir` runs its `RUN:` lines
+//!   (LLVM FileCheck semantics, the real `FileCheck`), and the output of
+//!   every `deepfuse-opt ... | FileCheck` line is pinned by an insta snapshot;
+//! - `api`: the Rust API (typed builders, pipelines, the demo);
+//! - `docs`: generated documentation is up to date.
+//!
+//! `cargo test --test entry -- FILTER` runs the trials whose name contains
+//! FILTER, as with the standard harness.
+
+mod api;
+mod docs;
+mod lit_files;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// Runs `body`, turning a panic (a failed assertion) into a test failure.
+fn catching(body: impl FnOnce() -> Result<(), Failed>) -> Result<(), Failed> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(panic) => Err(panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panicked".into())
+            .into()),
+    }
+}
+
+fn main() {
+    let arguments = Arguments::from_args();
+    let mut trials: Vec<Trial> = Vec::new();
+    trials.extend(lit_files::trials());
+    trials.extend(api::trials());
+    trials.extend(docs::trials());
+    libtest_mimic::run(&arguments, trials).exit();
+}

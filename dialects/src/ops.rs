@@ -5,3 +5,5 @@ melior::dialect! {
     files: ["DfOps.td"],
     include_directory_env_vars: ["DF_ODS_DIR"],
 }
+
+pub use df::*;

@@ -9,8 +9,8 @@ use melior::{
     pass::OperationPassManager,
 };
 use mlir_sys::{
-    MlirContext, MlirLogicalResult, MlirOpPassManager, MlirOperation,
-    MlirStringCallback, MlirStringRef,
+    MlirContext, MlirLogicalResult, MlirOpPassManager, MlirOperation, MlirStringCallback,
+    MlirStringRef,
 };
 
 unsafe extern "C" {
@@ -131,19 +131,32 @@ pub fn add_upstream_pipeline(
     unsafe extern "C" fn collect(message: MlirStringRef, data: *mut c_void) {
         // SAFETY: `data` is the String below and `message` a valid slice.
         let buffer = unsafe { &mut *(data as *mut String) };
-        let bytes = unsafe { std::slice::from_raw_parts(message.data as *const u8, message.length) };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(message.data as *const u8, message.length) };
         buffer.push_str(&String::from_utf8_lossy(bytes));
     }
     let mut message = String::new();
     // SAFETY: the pass manager is live; the callback only appends to `message`.
-    let (elements, data) = (StringRef::new(elements).to_raw(), &mut message as *mut String as *mut c_void);
+    let (elements, data) = (
+        StringRef::new(elements).to_raw(),
+        &mut message as *mut String as *mut c_void,
+    );
     let result = unsafe {
         match nesting {
-            Nesting::Explicit => {
-                mlir_sys::mlirOpPassManagerAddPipeline(pass_manager.to_raw(), elements, Some(collect), data)
+            Nesting::Explicit => mlir_sys::mlirOpPassManagerAddPipeline(
+                pass_manager.to_raw(),
+                elements,
+                Some(collect),
+                data,
+            ),
+            Nesting::Implicit => {
+                dfOpPassManagerAddNested(pass_manager.to_raw(), elements, Some(collect), data)
             }
-            Nesting::Implicit => dfOpPassManagerAddNested(pass_manager.to_raw(), elements, Some(collect), data),
         }
     };
-    if result.value != 0 { Ok(()) } else { Err(message) }
+    if result.value != 0 {
+        Ok(())
+    } else {
+        Err(message)
+    }
 }

@@ -177,8 +177,8 @@ fn match_batch_norm(bn: &OperationRef) -> Option<Rewrite> {
     if op_name(&conv) != "df.conv2d" || use_count(input) != 1 {
         return None;
     }
-    let parameters_only = conv.operands().skip(1).all(is_parameter)
-        && bn.operands().skip(1).all(is_parameter);
+    let parameters_only =
+        conv.operands().skip(1).all(is_parameter) && bn.operands().skip(1).all(is_parameter);
     parameters_only.then(|| Rewrite::FoldBatchNorm {
         conv: conv.to_raw(),
         batch_norm: bn.to_raw(),
@@ -203,7 +203,11 @@ fn match_bias(add: &OperationRef) -> Option<Rewrite> {
         }
         let out = shape_of(value)?;
         // The channel dimension: 1 of NCHW for a conv, the last for a matmul.
-        let channel_dim = if name == "df.conv2d" { 1 } else { out.len() - 1 };
+        let channel_dim = if name == "df.conv2d" {
+            1
+        } else {
+            out.len() - 1
+        };
         if per_channel_length(&shape_of(bias)?, out.len(), channel_dim) == Some(out[channel_dim]) {
             return Some(Rewrite::FoldBias {
                 producer: producer.to_raw(),
@@ -254,7 +258,10 @@ pub fn apply(rewrites: &[Rewrite]) -> Result<(), melior::Error> {
         // and a rewrite erases only operations that it names.
         match *rewrite {
             Rewrite::FoldBatchNorm { conv, batch_norm } => unsafe {
-                fold_batch_norm(OperationRef::from_raw(conv), OperationRef::from_raw(batch_norm))?
+                fold_batch_norm(
+                    OperationRef::from_raw(conv),
+                    OperationRef::from_raw(batch_norm),
+                )?
             },
             Rewrite::FoldBias {
                 producer,
@@ -352,11 +359,19 @@ fn fold_batch_norm(conv: OperationRef, bn: OperationRef) -> Result<(), melior::E
     Ok(())
 }
 
-fn fold_bias(producer: OperationRef, add: OperationRef, bias_operand: usize) -> Result<(), melior::Error> {
+fn fold_bias(
+    producer: OperationRef,
+    add: OperationRef,
+    bias_operand: usize,
+) -> Result<(), melior::Error> {
     let context = add.context();
     let bias = add.operand(bias_operand)?;
     let out = shape_of(producer.result(0)?.into()).expect("ranked");
-    let channels = if op_name(&producer) == "df.conv2d" { out[1] } else { out[out.len() - 1] };
+    let channels = if op_name(&producer) == "df.conv2d" {
+        out[1]
+    } else {
+        out[out.len() - 1]
+    };
     let element = element_type_of(bias).expect("ranked");
     let vector_type: Type = RankedTensorType::new(&[channels as u64], element, None).into();
     let mut bias_vector = bias;

@@ -9,12 +9,18 @@ use melior::ir::{
 
 /// The name of an operation, such as `df.conv2d`.
 pub fn op_name(op: &OperationRef) -> String {
-    op.name().as_string_ref().as_str().unwrap_or_default().to_string()
+    op.name()
+        .as_string_ref()
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The operation that defines `value`, if it is an operation result.
 pub fn defining_op<'c, 'a>(value: Value<'c, 'a>) -> Option<OperationRef<'c, 'a>> {
-    OperationResult::try_from(value).ok().map(|result| result.owner())
+    OperationResult::try_from(value)
+        .ok()
+        .map(|result| result.owner())
 }
 
 /// The number of uses of `value`.

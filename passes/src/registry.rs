@@ -30,7 +30,12 @@ impl PassInfo {
 
     /// The pass's documentation in Markdown.
     pub fn markdown(&self) -> String {
-        let mut text = format!("## `{}`\n\n{}\n\n{}\n", self.argument, self.summary, self.description.trim());
+        let mut text = format!(
+            "## `{}`\n\n{}\n\n{}\n",
+            self.argument,
+            self.summary,
+            self.description.trim()
+        );
         if !self.options.is_empty() {
             text.push_str("\nOptions:\n\n");
             for option in self.options {
