@@ -223,12 +223,14 @@ fn run(options: &OptArgs, pass_flags: &[Element]) -> Result<bool, String> {
         vec![Chunk { text, start: None }]
     };
 
+    // A failed case prints nothing but keeps its separator, as in mlir-opt,
+    // so the N-th printed case is the N-th case of the input.
     let mut outputs = Vec::new();
     let mut all_ok = true;
     for chunk in &chunks {
         let (ok, output) = process_chunk(options, &pipeline, chunk, &name)?;
         all_ok &= ok;
-        outputs.extend(output);
+        outputs.push(output.unwrap_or_default());
     }
     write_output(&options.output, &outputs.join(&format!("{SPLIT_MARKER}\n")))?;
     Ok(all_ok)

@@ -53,9 +53,13 @@ void *dfSourceDiagnosticsCreate(MlirContext context, MlirStringRef source,
       llvm::MemoryBuffer::getMemBufferCopy(unwrap(source), unwrap(sourceName)),
       llvm::SMLoc());
   MLIRContext *ctx = unwrap(context);
-  if (verify)
+  if (verify) {
+    // As mlir-opt does: the "see current operation" note that MLIR attaches
+    // to errors would be an unexpected diagnostic in every expected-error.
+    ctx->printOpOnDiagnostic(false);
     diags->verifier = std::make_unique<SourceMgrDiagnosticVerifierHandler>(
         diags->sourceMgr, ctx);
+  }
   else
     diags->printer =
         std::make_unique<SourceMgrDiagnosticHandler>(diags->sourceMgr, ctx);
