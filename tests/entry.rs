@@ -4,14 +4,25 @@
 //!   (LLVM FileCheck semantics, the real `FileCheck`), and the output of
 //!   every `deepfuse-opt ... | FileCheck` line is pinned by an insta snapshot;
 //! - `api`: the Rust API (typed builders, pipelines, the demo);
-//! - `docs`: generated documentation is up to date.
+//! - `docs`: generated documentation is up to date;
+//! - `onnx`: ONNX import of the fixtures in `tests/fixtures/onnx`, checked
+//!   against onnxruntime's outputs, and the models it must refuse;
+//! - `zoo`: the built-in networks' parameter and MAC counts, names, and IR;
+//! - `interpreter`: the reference interpreter on whole networks (the
+//!   canonicaliser preserves outputs, ResNet-18 end to end, error messages).
+//! - `report`: the Deep Fusion scheduler on real IR (`deepfuse report`, the
+//!   plan of `df-form-fusion-regions`, baselines on zoo networks).
 //!
 //! `cargo test --test entry -- FILTER` runs the trials whose name contains
 //! FILTER, as with the standard harness.
 
 mod api;
 mod docs;
+mod interpreter;
 mod lit_files;
+mod onnx;
+mod report;
+mod zoo;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -34,5 +45,9 @@ fn main() {
     trials.extend(lit_files::trials());
     trials.extend(api::trials());
     trials.extend(docs::trials());
+    trials.extend(zoo::trials());
+    trials.extend(interpreter::trials());
+    trials.extend(onnx::trials());
+    trials.extend(report::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

@@ -22,8 +22,7 @@ fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.mlir` file below `dir`, except under `Inputs/` (files that tests
-/// read, not tests themselves).
+/// Every `.mlir` test file below `dir`.
 fn test_files(dir: &Path, files: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
@@ -32,7 +31,12 @@ fn test_files(dir: &Path, files: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            if path.file_name().is_some_and(|name| name != "Inputs") {
+            // `Inputs/` holds files that tests read; `Output/` is where
+            // stock lit leaves its %t files.
+            if path
+                .file_name()
+                .is_some_and(|name| name != "Inputs" && name != "Output")
+            {
                 test_files(&path, files);
             }
         } else if path.extension().is_some_and(|ext| ext == "mlir") {

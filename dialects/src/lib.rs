@@ -5,6 +5,9 @@
 //! typed builders and accessors that `melior::dialect!` generates from the
 //! same ODS files, so the Rust API cannot drift from the C++ definitions.
 
+#![warn(missing_docs)]
+
+#[allow(missing_docs)] // generated from the ODS, which carries the docs
 pub mod ops;
 pub mod source;
 

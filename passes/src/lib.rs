@@ -5,10 +5,18 @@
 //! A pass is split into an analysis that returns a plan (plain data, testable
 //! alone) and a step that applies the plan to the IR.
 
+#![warn(missing_docs)]
+
 pub mod canonicalize;
+pub mod cost;
+pub mod fusion_regions;
+pub mod graph;
 pub mod ir;
 pub mod options;
+pub mod receptive_field;
 pub mod registry;
+pub mod schedule;
+pub mod tile_search;
 
 pub use options::{OptionError, PassOptions};
 pub use registry::{PassInfo, find_pass, passes};

@@ -23,19 +23,31 @@ pub enum OptionError {
     /// An option the pass does not declare.
     #[error("unknown option '{name}' for pass '{pass}'; it takes: {known}")]
     Unknown {
+        /// The pass.
         pass: String,
+        /// The option given.
         name: String,
+        /// The options the pass declares, comma-separated.
         known: String,
     },
     /// A `name=value` pair that does not parse.
     #[error("malformed option '{text}' for pass '{pass}': expected name=value")]
-    Malformed { pass: String, text: String },
+    Malformed {
+        /// The pass.
+        pass: String,
+        /// The text that is not `name=value`.
+        text: String,
+    },
     /// A value of the wrong kind.
     #[error("invalid value '{value}' for option '{name}' of pass '{pass}': expected {expected}")]
     InvalidValue {
+        /// The pass.
         pass: String,
+        /// The option.
         name: String,
+        /// The value given.
         value: String,
+        /// What the option takes.
         expected: String,
     },
 }
@@ -97,6 +109,17 @@ impl PassOptions {
             value: self.raw(name).into(),
             expected: expected.into(),
         }
+    }
+
+    /// The text of an option, checked by the caller; `parse` turns it into
+    /// a value or the reason it is not one (reported as the expected form).
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<T, OptionError> {
+        parse(self.raw(name)).ok_or_else(|| self.invalid(name, expected))
     }
 
     /// A `bool` option: `true`/`false` (also `1`/`0`, as LLVM accepts).

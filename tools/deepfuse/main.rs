@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use deepfuse::cli;
 
 #[derive(Debug, Parser)]
 #[command(name = "deepfuse", version, about = "Deep Fusion compiler on MLIR")]
@@ -19,12 +20,27 @@ enum Command {
         #[arg(long)]
         print_ir: bool,
     },
+    /// Write a built-in network (torchvision's CNNs) as df IR, with seeded
+    /// weights in a .safetensors file beside it.
+    Zoo(cli::zoo::ZooArgs),
+    /// Evaluate a df network on an input and summarise its output.
+    Run(cli::run::RunArgs),
+    /// Import an ONNX model as df IR, with its weights in a .safetensors
+    /// file beside it.
+    Import(deepfuse::onnx::cli::ImportArgs),
+    /// Schedule a df network for a scratchpad and report the off-chip
+    /// traffic of deepfuse, layer-by-layer, naive and compulsory.
+    Report(deepfuse::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { print_ir } => deepfuse::demo::run(print_ir),
+        Command::Zoo(args) => cli::zoo::run(&args),
+        Command::Run(args) => cli::run::run(&args),
+        Command::Import(args) => deepfuse::onnx::cli::run(&args),
+        Command::Report(args) => deepfuse::report::run(&args),
     };
     match result {
         Ok(report) => {

@@ -7,6 +7,12 @@
 // CHECK-NEXT:    fold-batch-norm=<bool> - fold a batch_norm into the conv2d that feeds it (bool, default true)
 // CHECK-NEXT:    fold-bias=<bool> - fold an add of a per-channel parameter into the conv2d or matmul before it (bool, default true)
 // CHECK-NEXT:    remove-identities=<bool> - remove reshapes and flattens to the same type, merge chained reshapes (bool, default true)
+// CHECK-NEXT:  --df-form-fusion-regions - Group layers into tiled fusion regions that minimise off-chip traffic
+// CHECK-NEXT:    scratchpad=<size> - scratchpad capacity: bytes, or with a unit (256KiB, 1MiB, 64KB) (size, default 1MiB)
+// CHECK-NEXT:    strategy=<dp|greedy|layer|naive> - how layers are grouped: optimal DP, greedy, layer by layer, or one op per group (dp|greedy|layer|naive, default dp)
+// CHECK-NEXT:    elem-bytes=<int> - bytes per tensor element; 0 takes them from the IR's types (int, default 0)
+// CHECK-NEXT:    double-buffer=<bool> - count DMA buffers twice in footprints (transfers overlap compute) (bool, default false)
+// CHECK-NEXT:    max-group-ops=<int> - the most ops one group may hold (int, default 64)
 // CHECK-EMPTY:
 // CHECK-NEXT:  upstream passes:
 // CHECK:         --affine-loop-invariant-code-motion - Hoist loop invariant instructions outside of affine loops
@@ -14,3 +20,4 @@
 // CHECK-NEXT:      --disable-patterns=<string>
 // CHECK:         --cse - Eliminate common sub-expressions
 // CHECK-NOT:     df-canonicalize
+// CHECK-NOT:     df-form-fusion-regions

@@ -1,0 +1,1114 @@
+//! The cost model: footprint and off-chip traffic of one fusion group under
+//! one tiling.
+//!
+//! A group is a convex set of layers run tile by tile. Its iteration space is
+//! the output of its *reference* layer (the group output that comes last in
+//! topological order; for a global pool, the pool's input, since the pool
+//! accumulates over tiles): rows x columns x output channels, cut into tiles
+//! of `tile_h x tile_w x tile_c`. Every other group output is cut into the
+//! same number of pieces, proportionally. For one tile, the region each layer
+//! must produce is inferred backwards from the outputs through the
+//! receptive-field functions ([`crate::receptive_field`]); regions are
+//! separable, so rows, columns and channels are analysed independently
+//! ([`DimStats`]) and combined per tiling.
+//!
+//! **Loop order.** The spatial tiles and the channel chunks form two loops.
+//! Layers whose region does not depend on the chunk (*phase 1*, e.g. every
+//! layer before the last conv) run first, then the chunk-dependent ones
+//! (*phase 2*). With *spatial tiles outer*, phase 1 runs once per spatial
+//! tile and its results stay on chip while the chunks iterate; weights are
+//! re-read per spatial tile unless resident. With *channel chunks outer*,
+//! every (chunk, tile) step recomputes phase 1 and re-reads its inputs, but
+//! the current chunk of the chunked layers' weights stays resident for a
+//! whole sweep, so those weights are read once.
+//!
+//! **Overlap.** Neighbouring tiles need overlapping input windows (halos).
+//! Per dimension the overlap is either *recomputed* (re-read and recomputed
+//! by each tile) or *cached* (DeFiNES): every tensor keeps its window on chip
+//! between tiles and each layer computes only its new part, so external
+//! inputs are read once. Caching rows across bands of several column tiles
+//! needs a line buffer of the overlapping rows over the full width.
+//!
+//! **Footprint** of one step = persistent buffers (cached windows, line
+//! buffers, global-pool accumulators, resident weights) + the peak of the
+//! transient buffers while the step's layers run in order (a tile lives from
+//! its producer to its last consumer; an elementwise op may overwrite an
+//! input that dies there; external inputs are either kept for all their uses
+//! in the step or streamed per use in small channel chunks; streamed weights
+//! pass through a one-output-channel buffer).
+//!
+//! **Weights** not resident are re-read at every step that uses them; the
+//! bytes left over by the activations make weights resident greedily by
+//! bytes saved per byte of scratchpad (a fractional knapsack, so optimal;
+//! a layer can be partly resident).
+//!
+//! **Traffic** = external input reads (with halo re-reads and re-reads per
+//! chunk) + weight reads + output writes (each output element once).
+//!
+//! [`GroupModel::new`] analyses a group once; [`GroupModel::dim_stats`]
+//! computes the per-dimension regions of one tile size; [`GroupModel::evaluate`]
+//! combines them for one [`Tiling`]. The search over tilings lives in
+//! [`crate::tile_search`].
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::{
+    graph::{Dim, Dims, LayerGraph, NodeId, OpKind, ValueId},
+    receptive_field::{DimMap, Interval, dim_map, ends_group},
+};
+
+/// Capacity and options shared by every group evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct CostConfig {
+    /// Scratchpad capacity in bytes.
+    pub capacity: u64,
+    /// Double-buffer DMA buffers (external input windows, streamed chunks,
+    /// output tiles) so transfers overlap compute.
+    pub double_buffer: bool,
+    /// Channels per chunk when an input is streamed through a small buffer.
+    pub stream_channels: i64,
+}
+
+impl CostConfig {
+    /// A scratchpad of `capacity` bytes, single-buffered, streaming 8
+    /// channels at a time.
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            capacity,
+            double_buffer: false,
+            stream_channels: 8,
+        }
+    }
+}
+
+/// Parses a byte size: a number with an optional unit. `KiB`, `MiB`, `GiB`
+/// (and `K`, `M`, `G`) are powers of 1024; `KB`, `MB`, `GB` powers of 1000;
+/// `B` or no unit is bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid size '{text}': expected a number such as 1MiB"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "invalid size '{text}': unknown unit '{other}' (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .filter(|&size| size > 0)
+        .ok_or_else(|| format!("invalid size '{text}': must be positive and fit 64 bits"))
+}
+
+/// Which loop runs outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoopOrder {
+    /// Spatial tiles outside, channel chunks inside.
+    SpatialOuter,
+    /// Channel chunks outside, spatial tiles inside.
+    ChannelOuter,
+}
+
+impl LoopOrder {
+    /// The name used in reports and attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoopOrder::SpatialOuter => "spatial-outer",
+            LoopOrder::ChannelOuter => "channel-outer",
+        }
+    }
+}
+
+/// How the overlap between neighbouring tiles is handled, per dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Overlap {
+    /// Overlapping rows (between row bands) stay on chip.
+    pub cache_rows: bool,
+    /// Overlapping columns (between tiles of a band) stay on chip.
+    pub cache_cols: bool,
+}
+
+impl Overlap {
+    /// Both overlaps recomputed.
+    pub const RECOMPUTE: Overlap = Overlap {
+        cache_rows: false,
+        cache_cols: false,
+    };
+
+    /// `recompute`, `cache-h` (columns cached), `cache-v` (rows cached) or
+    /// `cache` (both), as in DeFiNES.
+    pub fn name(self) -> &'static str {
+        match (self.cache_rows, self.cache_cols) {
+            (false, false) => "recompute",
+            (false, true) => "cache-h",
+            (true, false) => "cache-v",
+            (true, true) => "cache",
+        }
+    }
+}
+
+/// One way to run a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Tiling {
+    /// Rows of the reference output per tile.
+    pub tile_h: i64,
+    /// Columns of the reference output per tile.
+    pub tile_w: i64,
+    /// Channels of the reference output per chunk.
+    pub tile_c: i64,
+    /// Loop order.
+    pub order: LoopOrder,
+    /// Overlap handling.
+    pub overlap: Overlap,
+    /// External inputs without cached overlap are streamed per use, in small
+    /// channel chunks, instead of kept on chip for all their uses in a step.
+    /// (A single-use input is streamed anyway whenever that costs no extra
+    /// reads.)
+    pub stream_inputs: bool,
+}
+
+/// Off-chip traffic in bytes, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// Activation reads (external inputs, halo and chunk re-reads included).
+    pub input: u64,
+    /// Weight reads.
+    pub weight: u64,
+    /// Activation writes.
+    pub output: u64,
+}
+
+impl Traffic {
+    /// All bytes moved.
+    pub fn total(&self) -> u64 {
+        self.input + self.weight + self.output
+    }
+}
+
+impl std::ops::Add for Traffic {
+    type Output = Traffic;
+    fn add(self, other: Traffic) -> Traffic {
+        Traffic {
+            input: self.input + other.input,
+            weight: self.weight + other.weight,
+            output: self.output + other.output,
+        }
+    }
+}
+
+impl std::iter::Sum for Traffic {
+    fn sum<I: Iterator<Item = Traffic>>(iter: I) -> Traffic {
+        iter.fold(Traffic::default(), |a, b| a + b)
+    }
+}
+
+/// The cost of a group under one tiling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    /// Peak scratchpad bytes of one step, resident weights included.
+    pub footprint: u64,
+    /// Off-chip traffic.
+    pub traffic: Traffic,
+    /// Bytes of weights kept on chip.
+    pub resident_weights: u64,
+    /// Tiles along rows, columns and channels.
+    pub tiles: [usize; 3],
+    /// Whether the footprint fits the capacity.
+    pub feasible: bool,
+}
+
+/// Why a set of nodes is not a valid group.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum GroupError {
+    /// No node.
+    #[error("a group needs at least one op")]
+    Empty,
+    /// A node index out of range or repeated.
+    #[error("node {0} is not in the graph or appears twice")]
+    BadNode(NodeId),
+    /// A whole-input op whose result is read inside the group.
+    #[error("'{0}' needs its whole input and must end its group, but an op of the group reads it")]
+    EndsGroup(String),
+    /// A path leaves the group and comes back.
+    #[error("the group is not convex: a path from '{from}' to '{to}' leaves it")]
+    NotConvex {
+        /// Where the path starts.
+        from: String,
+        /// Where it re-enters.
+        to: String,
+    },
+}
+
+/// An activation tensor the group touches.
+#[derive(Clone, Debug)]
+struct TensorInfo {
+    value: ValueId,
+    dims: Dims,
+    elem_bytes: u64,
+    /// The member producing it; `None` for an external input.
+    producer: Option<usize>,
+    /// Read outside the group, returned, or dead: written to memory.
+    is_output: bool,
+    /// The result of a global pool: a persistent 1x1 accumulator.
+    accumulator: bool,
+    /// Uses by members (indices into `uses`).
+    uses: Vec<usize>,
+}
+
+/// A member node.
+#[derive(Clone, Debug)]
+struct MemberInfo {
+    node: NodeId,
+    output: usize,
+    uses: Vec<usize>,
+    weight_bytes: u64,
+    out_channels: i64,
+    accumulates: bool,
+    elementwise: bool,
+}
+
+/// One read of a tensor by a member.
+#[derive(Clone, Copy, Debug)]
+struct UseInfo {
+    member: usize,
+    operand: usize,
+    tensor: usize,
+}
+
+/// The regions of one dimension for one tile size: per tensor and per use,
+/// the sizes that footprint and traffic need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DimStats {
+    /// The dimension.
+    pub dim: Dim,
+    /// Tile size along it (of the reference).
+    pub tile: i64,
+    /// Overlap cached along it.
+    pub cached: bool,
+    /// Number of tiles.
+    pub count: usize,
+    /// Per tensor: the largest window a tile needs.
+    pub window_max: Vec<i64>,
+    /// Per tensor: the sum over tiles of the part not already on chip
+    /// (the whole window when recomputing).
+    pub new_sum: Vec<i64>,
+    /// Per tensor: the largest overlap with the previous tile's window that
+    /// is kept (0 when recomputing).
+    pub overlap_max: Vec<i64>,
+    /// Per tensor: the hull of all windows.
+    pub extent: Vec<i64>,
+    /// Per tensor: the window differs between tiles.
+    pub varies: Vec<bool>,
+    /// Per use: the largest input window the reading layer needs.
+    pub use_max: Vec<i64>,
+    /// Per use: the sum over tiles of that window.
+    pub use_sum: Vec<i64>,
+}
+
+/// Working memory of [`GroupModel::evaluate_with`], reused across
+/// evaluations so that a search allocates nothing per tiling.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    phase2: Vec<bool>,
+    position: Vec<usize>,
+    cached: Vec<bool>,
+    streamed: Vec<bool>,
+    delta: Vec<i64>,
+    extra: Vec<i64>,
+    items: Vec<(u64, u64, usize)>,
+    first_use: Vec<usize>,
+    last_use: Vec<usize>,
+    /// Stop after the footprint without weights (traffic left at zero).
+    pub footprint_only: bool,
+}
+
+impl Scratch {
+    fn reset(&mut self, members: usize, tensors: usize) {
+        let reset_bool = |v: &mut Vec<bool>, n: usize| {
+            v.clear();
+            v.resize(n, false);
+        };
+        reset_bool(&mut self.phase2, members);
+        reset_bool(&mut self.cached, tensors);
+        reset_bool(&mut self.streamed, tensors);
+        self.position.clear();
+        self.position.resize(members, 0);
+        self.delta.clear();
+        self.delta.resize(members + 1, 0);
+        self.extra.clear();
+        self.extra.resize(members, 0);
+        self.items.clear();
+        self.first_use.clear();
+        self.first_use.resize(tensors, usize::MAX);
+        self.last_use.clear();
+        self.last_use.resize(tensors, 0);
+    }
+}
+
+/// A group analysed once, ready to be evaluated under many tilings.
+#[derive(Clone, Debug)]
+pub struct GroupModel<'g> {
+    graph: &'g LayerGraph,
+    members: Vec<MemberInfo>,
+    tensors: Vec<TensorInfo>,
+    uses: Vec<UseInfo>,
+    /// Member whose output (or, for a global pool, whose input) defines the
+    /// tile grid.
+    reference: usize,
+    /// Grid `[channels, rows, columns]`.
+    grid: [i64; 3],
+    /// Per use, its [`DimMap`] along channels, rows and columns.
+    maps: [Vec<DimMap>; 3],
+    /// Tensors written to memory.
+    output_tensors: Vec<usize>,
+    /// Tensors read from memory.
+    external_tensors: Vec<usize>,
+    /// Bytes of all outputs.
+    output_bytes: u64,
+}
+
+/// `[start, end)` of a grid of `grid` mapped proportionally onto `size`.
+fn proportional(tile: Interval, grid: i64, size: i64) -> Interval {
+    if grid <= 0 || size <= 0 {
+        return Interval::EMPTY;
+    }
+    let map = |x: i64| if x >= grid { size } else { x * size / grid };
+    Interval::new(map(tile.start), map(tile.end))
+}
+
+impl<'g> GroupModel<'g> {
+    /// Analyses the group of `nodes` (any order) of `graph`.
+    pub fn new(graph: &'g LayerGraph, nodes: &[NodeId]) -> Result<Self, GroupError> {
+        if nodes.is_empty() {
+            return Err(GroupError::Empty);
+        }
+        let mut sorted = nodes.to_vec();
+        sorted.sort_unstable();
+        let mut local = vec![usize::MAX; graph.nodes.len()];
+        for (i, &node) in sorted.iter().enumerate() {
+            if node >= graph.nodes.len() || local[node] != usize::MAX {
+                return Err(GroupError::BadNode(node));
+            }
+            local[node] = i;
+        }
+        check_convex(graph, &sorted, &local)?;
+
+        let mut tensors: Vec<TensorInfo> = Vec::new();
+        let mut tensor_of = std::collections::HashMap::new();
+        let mut members = Vec::new();
+        let mut uses = Vec::new();
+        for (m, &node) in sorted.iter().enumerate() {
+            let n = &graph.nodes[node];
+            let mut member_uses = Vec::new();
+            for (operand, op) in n.inputs.iter().enumerate() {
+                let tensor = *tensor_of.entry(op.value).or_insert_with(|| {
+                    let value = &graph.values[op.value];
+                    tensors.push(TensorInfo {
+                        value: op.value,
+                        dims: value.dims,
+                        elem_bytes: value.elem_bytes,
+                        producer: None,
+                        is_output: false,
+                        accumulator: false,
+                        uses: Vec::new(),
+                    });
+                    tensors.len() - 1
+                });
+                uses.push(UseInfo {
+                    member: m,
+                    operand,
+                    tensor,
+                });
+                tensors[tensor].uses.push(uses.len() - 1);
+                member_uses.push(uses.len() - 1);
+            }
+            let value = &graph.values[n.output];
+            let read_outside = value.consumers.iter().any(|&c| local[c] == usize::MAX);
+            let accumulates = matches!(n.kind, OpKind::GlobalPool { .. });
+            if ends_group(graph, node) && value.consumers.iter().any(|&c| local[c] != usize::MAX) {
+                return Err(GroupError::EndsGroup(n.label.clone()));
+            }
+            tensors.push(TensorInfo {
+                value: n.output,
+                dims: value.dims,
+                elem_bytes: value.elem_bytes,
+                producer: Some(m),
+                is_output: read_outside
+                    || value.consumers.is_empty()
+                    || graph.is_network_output(n.output),
+                accumulator: accumulates,
+                uses: Vec::new(),
+            });
+            tensor_of.insert(n.output, tensors.len() - 1);
+            members.push(MemberInfo {
+                node,
+                output: tensors.len() - 1,
+                uses: member_uses,
+                weight_bytes: n.weight_bytes(),
+                out_channels: value.dims.c.max(1),
+                accumulates,
+                elementwise: n.kind.is_elementwise(),
+            });
+        }
+        let reference = (0..members.len())
+            .rev()
+            .find(|&m| tensors[members[m].output].is_output)
+            .unwrap_or(members.len() - 1);
+        let out = &tensors[members[reference].output];
+        let spatial = if members[reference].accumulates {
+            members[reference]
+                .uses
+                .first()
+                .map(|&u| tensors[uses[u].tensor].dims)
+                .unwrap_or(out.dims)
+        } else {
+            out.dims
+        };
+        let maps = [Dim::C, Dim::H, Dim::W].map(|dim| {
+            uses.iter()
+                .map(|u: &UseInfo| dim_map(graph, members[u.member].node, u.operand, dim))
+                .collect()
+        });
+        let output_tensors: Vec<usize> = (0..tensors.len())
+            .filter(|&t| tensors[t].is_output)
+            .collect();
+        let external_tensors = (0..tensors.len())
+            .filter(|&t| tensors[t].producer.is_none())
+            .collect();
+        let output_bytes = output_tensors
+            .iter()
+            .map(|&t| tensors[t].dims.elements() * tensors[t].elem_bytes)
+            .sum();
+        Ok(Self {
+            graph,
+            grid: [out.dims.c.max(1), spatial.h.max(1), spatial.w.max(1)],
+            members,
+            tensors,
+            uses,
+            reference,
+            maps,
+            output_tensors,
+            external_tensors,
+            output_bytes,
+        })
+    }
+
+    /// The group's nodes, in topological order.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        self.members.iter().map(|m| m.node).collect()
+    }
+
+    /// The tile grid: channels, rows and columns of the reference output.
+    pub fn grid(&self) -> [i64; 3] {
+        self.grid
+    }
+
+    /// The node whose output defines the tile grid.
+    pub fn reference_node(&self) -> NodeId {
+        self.members[self.reference].node
+    }
+
+    /// External inputs (values produced outside the group), in first-use
+    /// order.
+    pub fn external_inputs(&self) -> Vec<ValueId> {
+        self.tensors
+            .iter()
+            .filter(|t| t.producer.is_none())
+            .map(|t| t.value)
+            .collect()
+    }
+
+    /// Values the group writes to memory.
+    pub fn outputs(&self) -> Vec<ValueId> {
+        self.tensors
+            .iter()
+            .filter(|t| t.is_output)
+            .map(|t| t.value)
+            .collect()
+    }
+
+    /// Whether an external input is read by several layers of the group
+    /// (so keeping it or streaming it per use is a real choice).
+    pub fn has_shared_inputs(&self) -> bool {
+        self.tensors
+            .iter()
+            .any(|t| t.producer.is_none() && t.uses.len() > 1)
+    }
+
+    /// Bytes of weights of the layers that stay outside the chunk loop under
+    /// the chunking of `chans` (phase 1: re-run for every chunk when chunks
+    /// are outside).
+    pub fn chunk_independent_weight_bytes(&self, chans: &DimStats) -> u64 {
+        if chans.count <= 1 {
+            return self.members.iter().map(|m| m.weight_bytes).sum();
+        }
+        let mut phase2 = vec![false; self.members.len()];
+        let mut bytes = 0;
+        for (m, member) in self.members.iter().enumerate() {
+            let fed_by_phase2 = member.uses.iter().any(|&u| {
+                self.tensors[self.uses[u].tensor]
+                    .producer
+                    .is_some_and(|p| phase2[p])
+            });
+            phase2[m] = chans.varies[member.output] || fed_by_phase2;
+            if !phase2[m] {
+                bytes += member.weight_bytes;
+            }
+        }
+        bytes
+    }
+
+    /// Whether some layer's window along `dim` skips input indices (stride
+    /// larger than the dilated kernel): only then can fine tiles read less
+    /// of an input than one whole tile does.
+    pub fn skips(&self, dim: Dim) -> bool {
+        self.uses.iter().any(|u| {
+            matches!(
+                dim_map(self.graph, self.members[u.member].node, u.operand, dim),
+                DimMap::Window { kernel, stride, dilation, .. } if stride > dilation * (kernel - 1) + 1
+            )
+        })
+    }
+
+    /// Whether tiles along `dim` can need overlapping windows of some
+    /// tensor (a window wider than its stride, a whole-input read, an
+    /// upsampling, or shifted reads): if not, caching overlaps changes
+    /// nothing.
+    pub fn halo(&self, dim: Dim) -> bool {
+        self.maps[match dim {
+            Dim::C => 0,
+            Dim::H => 1,
+            _ => 2,
+        }]
+        .iter()
+        .any(|map| match *map {
+            DimMap::Same { .. } | DimMap::First => false,
+            DimMap::Offset { offset, .. } => offset != 0,
+            DimMap::Window {
+                kernel,
+                stride,
+                dilation,
+                ..
+            } => dilation * (kernel - 1) + 1 > stride,
+            DimMap::Scale { scale, .. } => scale > 1,
+            DimMap::Full { size } => size > 1,
+            DimMap::Groups { .. } => true,
+        })
+    }
+
+    /// Bytes of `rows x cols x channels` elements of tensor `t` (indexed
+    /// like [`DimStats`]) if it is an external input, else 0.
+    pub fn input_bytes(&self, t: usize, rows: i64, cols: i64, channels: i64) -> u64 {
+        let info = &self.tensors[t];
+        if info.producer.is_some() {
+            return 0;
+        }
+        (rows.max(0) as u64)
+            * (cols.max(0) as u64)
+            * (channels.max(0) as u64)
+            * (info.dims.n.max(1) as u64)
+            * info.elem_bytes
+    }
+
+    /// Bytes of all weights.
+    pub fn weight_bytes(&self) -> u64 {
+        self.members.iter().map(|m| m.weight_bytes).sum()
+    }
+
+    /// Bytes every tiling moves besides its input reads: each weight read
+    /// once, each output written once.
+    pub fn fixed_floor(&self) -> u64 {
+        let floor = self.ideal_traffic();
+        floor.weight + floor.output
+    }
+
+    /// Every external input read once in full, every weight read once,
+    /// every output written once: what one tile holding everything moves.
+    /// (Tilings of layers whose strides skip input rows can read less.)
+    pub fn ideal_traffic(&self) -> Traffic {
+        Traffic {
+            input: self
+                .tensors
+                .iter()
+                .filter(|t| t.producer.is_none())
+                .map(|t| t.dims.elements() * t.elem_bytes)
+                .sum(),
+            weight: self.members.iter().map(|m| m.weight_bytes).sum(),
+            output: self
+                .tensors
+                .iter()
+                .filter(|t| t.is_output)
+                .map(|t| t.dims.elements() * t.elem_bytes)
+                .sum(),
+        }
+    }
+
+    /// The grid index of `dim` (channels, rows, columns).
+    fn grid_of(&self, dim: Dim) -> i64 {
+        match dim {
+            Dim::C => self.grid[0],
+            Dim::H => self.grid[1],
+            Dim::W => self.grid[2],
+            Dim::N => 1,
+        }
+    }
+
+    /// The regions along `dim` (`C`, `H` or `W`) when the reference is cut
+    /// into tiles of `tile`; `cached` keeps overlaps between consecutive
+    /// tiles on chip (only meaningful for `H` and `W`).
+    pub fn dim_stats(&self, dim: Dim, tile: i64, cached: bool) -> DimStats {
+        let grid = self.grid_of(dim);
+        let tile = tile.clamp(1, grid.max(1));
+        let count = (grid.max(1) + tile - 1) / tile;
+        let nt = self.tensors.len();
+        let mut stats = DimStats {
+            dim,
+            tile,
+            cached,
+            count: count as usize,
+            window_max: vec![0; nt],
+            new_sum: vec![0; nt],
+            overlap_max: vec![0; nt],
+            extent: vec![0; nt],
+            varies: vec![false; nt],
+            use_max: vec![0; self.uses.len()],
+            use_sum: vec![0; self.uses.len()],
+        };
+        let maps = &self.maps[match dim {
+            Dim::C => 0,
+            Dim::H => 1,
+            _ => 2,
+        }];
+        let mut hull = vec![Interval::EMPTY; nt];
+        // The first tile's window (`start == i64::MIN`: none yet).
+        let mut first = vec![Interval::new(i64::MIN, i64::MIN); nt];
+        let mut prev_end = vec![i64::MIN; nt];
+        let mut need = vec![Interval::EMPTY; nt];
+        let record = |t: usize,
+                      window: Interval,
+                      stats: &mut DimStats,
+                      hull: &mut [Interval],
+                      first: &mut [Interval],
+                      prev_end: &mut [i64]| {
+            let new = if cached {
+                Interval::new(window.start.max(prev_end[t]), window.end)
+            } else {
+                window
+            };
+            let (w, n) = (window.len(), new.len());
+            stats.window_max[t] = stats.window_max[t].max(w);
+            stats.new_sum[t] += n;
+            stats.overlap_max[t] = stats.overlap_max[t].max(w - n);
+            hull[t] = hull[t].hull(&window);
+            if first[t].start == i64::MIN {
+                first[t] = window;
+            } else if first[t] != window {
+                stats.varies[t] = true;
+            }
+            if !window.is_empty() {
+                prev_end[t] = prev_end[t].max(window.end);
+            }
+            new
+        };
+        for i in 0..count {
+            let ref_tile = Interval::new(i * tile, ((i + 1) * tile).min(grid));
+            need.fill(Interval::EMPTY);
+            for &t in &self.output_tensors {
+                let tensor = &self.tensors[t];
+                need[t] = if tensor.accumulator && dim != Dim::C {
+                    Interval::full(1)
+                } else {
+                    proportional(ref_tile, grid, tensor.dims.get(dim))
+                };
+            }
+            for m in (0..self.members.len()).rev() {
+                let member = &self.members[m];
+                let out = member.output;
+                let new = record(
+                    out,
+                    need[out],
+                    &mut stats,
+                    &mut hull,
+                    &mut first,
+                    &mut prev_end,
+                );
+                for &u in &member.uses {
+                    let tensor = self.uses[u].tensor;
+                    let rf = if member.accumulates && dim != Dim::C {
+                        // A global pool consumes the piece of its input that
+                        // belongs to this tile and accumulates it.
+                        proportional(ref_tile, grid, self.tensors[tensor].dims.get(dim))
+                    } else {
+                        maps[u].apply(new)
+                    };
+                    let len = rf.len();
+                    stats.use_max[u] = stats.use_max[u].max(len);
+                    stats.use_sum[u] += len;
+                    need[tensor] = need[tensor].hull(&rf);
+                }
+            }
+            for &t in &self.external_tensors {
+                record(t, need[t], &mut stats, &mut hull, &mut first, &mut prev_end);
+            }
+        }
+        for (extent, range) in stats.extent.iter_mut().zip(&hull).take(nt) {
+            *extent = range.len();
+        }
+        stats
+    }
+
+    /// Footprint and traffic of the group under `tiling`, given the
+    /// [`DimStats`] of its channel chunk, tile height and tile width (as
+    /// [`GroupModel::dim_stats`] returns them for `tiling`).
+    pub fn evaluate(
+        &self,
+        tiling: &Tiling,
+        chans: &DimStats,
+        rows: &DimStats,
+        cols: &DimStats,
+        config: &CostConfig,
+    ) -> Evaluation {
+        self.evaluate_with(tiling, chans, rows, cols, config, &mut Scratch::default())
+    }
+
+    /// [`GroupModel::evaluate`] with reusable working memory.
+    pub fn evaluate_with(
+        &self,
+        tiling: &Tiling,
+        chans: &DimStats,
+        rows: &DimStats,
+        cols: &DimStats,
+        config: &CostConfig,
+        scratch: &mut Scratch,
+    ) -> Evaluation {
+        scratch.reset(self.members.len(), self.tensors.len());
+        let scratch_footprint_only = scratch.footprint_only;
+        let Scratch {
+            phase2,
+            position,
+            cached,
+            streamed,
+            delta,
+            extra,
+            items,
+            first_use,
+            last_use,
+            ..
+        } = scratch;
+        let (nk, nr, nc) = (chans.count as u64, rows.count as u64, cols.count as u64);
+        let ns = nr * nc;
+        let spatial_outer = tiling.order == LoopOrder::SpatialOuter || nk == 1;
+        let dma = if config.double_buffer { 2 } else { 1 };
+        let nm = self.members.len();
+
+        // Phase 2: layers whose region depends on the chunk, and everything
+        // they feed (so that phase 1 can run first).
+        if nk > 1 {
+            for m in 0..nm {
+                let out = self.members[m].output;
+                let fed_by_phase2 = self.members[m].uses.iter().any(|&u| {
+                    self.tensors[self.uses[u].tensor]
+                        .producer
+                        .is_some_and(|p| phase2[p])
+                });
+                phase2[m] = chans.varies[out] || fed_by_phase2;
+            }
+        }
+        // Execution position of each member: phase 1, then phase 2.
+        let mut next = 0;
+        for pass in [false, true] {
+            for m in 0..nm {
+                if phase2[m] == pass {
+                    position[m] = next;
+                    next += 1;
+                }
+            }
+        }
+        for u in &self.uses {
+            let p = position[u.member];
+            first_use[u.tensor] = first_use[u.tensor].min(p);
+            last_use[u.tensor] = last_use[u.tensor].max(p);
+        }
+        let tensor_phase2 = |t: usize| match self.tensors[t].producer {
+            Some(p) => phase2[p],
+            None => chans.varies[t],
+        };
+
+        let window_bytes = |t: usize, channels: i64| -> u64 {
+            let info = &self.tensors[t];
+            (rows.window_max[t].max(0) as u64)
+                * (cols.window_max[t].max(0) as u64)
+                * (channels.max(0) as u64)
+                * (info.dims.n.max(1) as u64)
+                * info.elem_bytes
+        };
+        // Channels of a cached buffer kept across the spatial loop: with
+        // chunks inside, every chunk's window must be kept.
+        let resident_channels = |t: usize| {
+            if spatial_outer && tensor_phase2(t) {
+                chans.new_sum[t]
+            } else {
+                chans.window_max[t]
+            }
+        };
+
+        let mut persistent = 0u64;
+        for (t, info) in self.tensors.iter().enumerate() {
+            if info.accumulator {
+                persistent += (resident_channels(t).max(0) as u64)
+                    * (info.dims.n.max(1) as u64)
+                    * info.elem_bytes;
+                continue;
+            }
+            let overlaps = (tiling.overlap.cache_rows && rows.overlap_max[t] > 0)
+                || (tiling.overlap.cache_cols && cols.overlap_max[t] > 0);
+            if overlaps {
+                cached[t] = true;
+                let channels = resident_channels(t);
+                persistent += window_bytes(t, channels);
+                if tiling.overlap.cache_rows && rows.overlap_max[t] > 0 && nc > 1 {
+                    persistent += (rows.overlap_max[t] as u64)
+                        * (cols.extent[t].max(0) as u64)
+                        * (channels.max(0) as u64)
+                        * (info.dims.n.max(1) as u64)
+                        * info.elem_bytes;
+                }
+            } else if info.producer.is_none() {
+                // Streaming a single-use input costs nothing extra unless a
+                // chunk-independent read would repeat for every chunk.
+                let free = info.uses.len() == 1 && {
+                    let reader = self.uses[info.uses[0]].member;
+                    nk == 1 || !spatial_outer || !phase2[reader] || chans.varies[t]
+                };
+                streamed[t] = free || tiling.stream_inputs;
+            }
+        }
+
+        // Transient buffers: +bytes at the first position, -bytes after the
+        // last (a difference array over execution positions).
+        let live = |from: usize, to: usize, bytes: u64, delta: &mut [i64]| {
+            delta[from] += bytes as i64;
+            delta[to + 1] -= bytes as i64;
+        };
+        for (t, info) in self.tensors.iter().enumerate() {
+            if info.accumulator || cached[t] || streamed[t] {
+                continue;
+            }
+            let (from, to) = match info.producer {
+                Some(p) => (position[p], last_use[t].max(position[p])),
+                None => (first_use[t].min(last_use[t]), last_use[t]),
+            };
+            let dma_side = info.producer.is_none() || info.uses.is_empty();
+            let bytes = window_bytes(t, chans.window_max[t]) * if dma_side { dma } else { 1 };
+            live(from, to, bytes, delta);
+        }
+        for (m, member) in self.members.iter().enumerate() {
+            let p = position[m];
+            // Streamed inputs pass through a small channel-chunk buffer.
+            for &u in &member.uses {
+                let t = self.uses[u].tensor;
+                if streamed[t] {
+                    let info = &self.tensors[t];
+                    let channels = chans.use_max[u].min(config.stream_channels).max(0) as u64;
+                    extra[p] += ((rows.use_max[u].max(0) as u64)
+                        * (cols.use_max[u].max(0) as u64)
+                        * channels
+                        * (info.dims.n.max(1) as u64)
+                        * info.elem_bytes
+                        * dma) as i64;
+                }
+            }
+            // Weights pass through a one-output-channel buffer.
+            if member.weight_bytes > 0 {
+                extra[p] += (member.weight_bytes.div_ceil(member.out_channels as u64) * dma) as i64;
+            }
+            // An elementwise op may overwrite an input that dies here.
+            if member.elementwise
+                && !cached[member.output]
+                && !self.tensors[member.output].accumulator
+            {
+                let out_bytes = window_bytes(member.output, chans.window_max[member.output]);
+                let reusable = member
+                    .uses
+                    .iter()
+                    .map(|&u| self.uses[u].tensor)
+                    .filter(|&t| {
+                        !cached[t]
+                            && !streamed[t]
+                            && !self.tensors[t].accumulator
+                            && !self.tensors[t].is_output
+                            && last_use[t] <= p
+                    })
+                    .map(|t| window_bytes(t, chans.window_max[t]))
+                    .max()
+                    .unwrap_or(0);
+                extra[p] -= reusable.min(out_bytes) as i64;
+            }
+        }
+        let mut peak = 0i64;
+        let mut running = 0i64;
+        for p in 0..nm {
+            running += delta[p];
+            peak = peak.max(running + extra[p]);
+        }
+        let footprint_without_weights = persistent + peak.max(0) as u64;
+        if scratch_footprint_only {
+            return Evaluation {
+                footprint: footprint_without_weights,
+                traffic: Traffic::default(),
+                resident_weights: 0,
+                tiles: [nr as usize, nc as usize, nk as usize],
+                feasible: footprint_without_weights <= config.capacity,
+            };
+        }
+
+        // Input traffic.
+        let mut input = 0u64;
+        for (t, info) in self.tensors.iter().enumerate() {
+            if info.producer.is_some() {
+                continue;
+            }
+            let scale = (info.dims.n.max(1) as u64) * info.elem_bytes;
+            if streamed[t] {
+                for &u in &info.uses {
+                    let reader_phase1 = !phase2[self.uses[u].member];
+                    let channels = if reader_phase1 && spatial_outer {
+                        chans.use_max[u]
+                    } else {
+                        chans.use_sum[u]
+                    };
+                    input += (rows.use_sum[u].max(0) as u64)
+                        * (cols.use_sum[u].max(0) as u64)
+                        * (channels.max(0) as u64)
+                        * scale;
+                }
+            } else {
+                let channels = if !tensor_phase2(t) && spatial_outer {
+                    chans.window_max[t]
+                } else {
+                    chans.new_sum[t]
+                };
+                input += (rows.new_sum[t].max(0) as u64)
+                    * (cols.new_sum[t].max(0) as u64)
+                    * (channels.max(0) as u64)
+                    * scale;
+            }
+        }
+        let output = self.output_bytes;
+
+        // Weights: streamed by default, made resident greedily.
+        let mut weight = 0u64;
+        // (saving, footprint, member) of every layer worth keeping.
+        for (m, member) in self.members.iter().enumerate() {
+            let bytes = member.weight_bytes;
+            if bytes == 0 {
+                continue;
+            }
+            let out = member.output;
+            let k = member.out_channels as u64;
+            let sum_fraction = |x: u64| x * (chans.new_sum[out].max(0) as u64) / k;
+            let (streamed_bytes, resident_bytes, resident_footprint) = if !phase2[m] {
+                let runs = if spatial_outer { ns } else { ns * nk };
+                (runs * bytes, bytes, bytes)
+            } else if spatial_outer {
+                (ns * sum_fraction(bytes), bytes, bytes)
+            } else {
+                let slice = bytes * (chans.window_max[out].max(0) as u64) / k;
+                (ns * sum_fraction(bytes), sum_fraction(bytes), slice)
+            };
+            weight += streamed_bytes;
+            if streamed_bytes > resident_bytes && resident_footprint > 0 {
+                items.push((streamed_bytes - resident_bytes, resident_footprint, m));
+            }
+        }
+        let feasible = footprint_without_weights <= config.capacity;
+        let mut budget = config.capacity.saturating_sub(footprint_without_weights);
+        let mut resident = 0u64;
+        if feasible {
+            // Highest saving per byte first; ties by member for determinism.
+            items.sort_by(|a, b| {
+                let lhs = a.0 as u128 * b.1 as u128;
+                let rhs = b.0 as u128 * a.1 as u128;
+                rhs.cmp(&lhs).then(a.2.cmp(&b.2))
+            });
+            for &(saving, footprint, _) in items.iter() {
+                if budget == 0 {
+                    break;
+                }
+                let taken = footprint.min(budget);
+                budget -= taken;
+                resident += taken;
+                weight -= (saving as u128 * taken as u128 / footprint as u128) as u64;
+            }
+        }
+        Evaluation {
+            footprint: footprint_without_weights + resident,
+            traffic: Traffic {
+                input,
+                weight,
+                output,
+            },
+            resident_weights: resident,
+            tiles: [nr as usize, nc as usize, nk as usize],
+            feasible,
+        }
+    }
+
+    /// Evaluates `tiling`, computing the per-dimension statistics it needs
+    /// (convenient for tests and one-off queries; searches reuse
+    /// [`DimStats`] across tilings).
+    pub fn evaluate_tiling(&self, tiling: &Tiling, config: &CostConfig) -> Evaluation {
+        let chans = self.dim_stats(Dim::C, tiling.tile_c, false);
+        let rows = self.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
+        let cols = self.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
+        self.evaluate(tiling, &chans, &rows, &cols, config)
+    }
+}
+
+/// Fails when a path from a member leaves the group and re-enters it.
+fn check_convex(graph: &LayerGraph, sorted: &[NodeId], local: &[usize]) -> Result<(), GroupError> {
+    let Some(&last) = sorted.last() else {
+        return Ok(());
+    };
+    // Nodes outside the group reachable from a member (topological order,
+    // so one forward sweep up to the last member suffices).
+    let mut reached_from: Vec<Option<NodeId>> = vec![None; graph.nodes.len()];
+    for node in sorted[0]..=last {
+        let start = if local[node] != usize::MAX {
+            Some(node)
+        } else {
+            reached_from[node]
+        };
+        let Some(source) = start else { continue };
+        for &consumer in graph.consumers(node) {
+            if local[node] == usize::MAX && local[consumer] != usize::MAX {
+                return Err(GroupError::NotConvex {
+                    from: graph.nodes[source].label.clone(),
+                    to: graph.nodes[consumer].label.clone(),
+                });
+            }
+            if local[consumer] == usize::MAX && reached_from[consumer].is_none() {
+                reached_from[consumer] = Some(source);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! `deepfuse run`: evaluates a df network and summarises its output.
+
+use std::{
+    fmt::Write,
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use clap::Args;
+use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
+use melior::ir::operation::OperationLike;
+
+use super::npy;
+use crate::{
+    context::create_context,
+    interpreter::{self, ParamSource, Tensor, tensor::format_shape},
+    params::ParamFile,
+    zoo::weights,
+};
+
+/// The arguments of `deepfuse run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The network, as df IR.
+    pub network: PathBuf,
+    /// Evaluate with the reference interpreter (the only engine so far).
+    #[arg(long)]
+    pub reference: bool,
+    /// The parameters (default: the network's path with .safetensors).
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// The input as .npy (default: seeded uniform values in [-1, 1)).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Where to write the output, as .npy.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Seed of the default input.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// A parameter source for a file that does not exist: only networks that
+/// use a parameter fail, and they name it.
+struct NoParams(PathBuf);
+
+impl ParamSource for NoParams {
+    fn param(&self, name: &str, _shape: &[usize]) -> Result<Tensor, String> {
+        Err(format!(
+            "needs parameter '{name}', but {} does not exist (pass --params)",
+            self.0.display()
+        ))
+    }
+}
+
+/// Runs `deepfuse run`, returning the report.
+pub fn run(args: &RunArgs) -> Result<String, String> {
+    if !args.reference {
+        return Err(
+            "only the reference interpreter can run networks so far: pass --reference".into(),
+        );
+    }
+    let path = &args.network;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let context = create_context();
+    let name = path.display().to_string();
+    let _diagnostics = SourceDiagnostics::attach(&context, &text, &name, DiagnosticMode::Print);
+    let module = source::parse_source(&context, &text, &name)
+        .ok_or_else(|| format!("{name} does not parse"))?;
+    if !module.as_operation().verify() {
+        return Err(format!("{name} does not verify"));
+    }
+    let function = interpreter::entry_function(&module).map_err(|e| e.to_string())?;
+    let shapes = interpreter::argument_shapes(&function).map_err(|e| e.to_string())?;
+    let inputs = inputs(&shapes, args.input.as_deref(), args.seed)?;
+
+    let params_path = args
+        .params
+        .clone()
+        .unwrap_or_else(|| path.with_extension("safetensors"));
+    let params: Box<dyn ParamSource> = if params_path.exists() {
+        Box::new(ParamFile::open(&params_path).map_err(|e| e.to_string())?)
+    } else {
+        Box::new(NoParams(params_path.clone()))
+    };
+
+    let start = Instant::now();
+    let outputs =
+        interpreter::run_function(&function, params.as_ref(), inputs).map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed();
+
+    let mut report = String::new();
+    writeln!(
+        report,
+        "ran {name} with the reference interpreter in {:.3} s",
+        elapsed.as_secs_f64()
+    )
+    .expect("writing to a String");
+    for (i, output) in outputs.iter().enumerate() {
+        report.push_str(&describe(i, output));
+    }
+    if let Some(output_path) = &args.output {
+        let [output] = outputs.as_slice() else {
+            return Err(format!(
+                "the function returns {} values; -o writes exactly one",
+                outputs.len()
+            ));
+        };
+        npy::write(output_path, output)?;
+        writeln!(report, "wrote {}", output_path.display()).expect("writing to a String");
+    }
+    Ok(report)
+}
+
+/// The function's inputs: from `--input`, or seeded uniform values.
+fn inputs(shapes: &[Vec<usize>], input: Option<&Path>, seed: u64) -> Result<Vec<Tensor>, String> {
+    match (shapes, input) {
+        ([shape], Some(path)) => {
+            let tensor = npy::read(path)?;
+            if tensor.shape() != shape.as_slice() {
+                return Err(format!(
+                    "{}: the input has shape {}, the function expects {}",
+                    path.display(),
+                    format_shape(tensor.shape()),
+                    format_shape(shape)
+                ));
+            }
+            Ok(vec![tensor])
+        }
+        (_, Some(_)) => Err(format!(
+            "--input gives one tensor, the function takes {} arguments",
+            shapes.len()
+        )),
+        (_, None) => Ok(shapes
+            .iter()
+            .enumerate()
+            .map(|(i, shape)| random_input(shape, seed, i))
+            .collect()),
+    }
+}
+
+/// Seeded uniform values in [-1, 1) for argument `index`.
+pub fn random_input(shape: &[usize], seed: u64, index: usize) -> Tensor {
+    let mut rng = weights::rng_for(seed, &format!("input.{index}"));
+    let count = shape.iter().product();
+    let data = weights::uniform(&mut rng, count, -1.0, 1.0);
+    Tensor::from_fn(shape.to_vec(), |i| data[i])
+}
+
+/// Shape, checksum and, for a classifier's `1xN` output, the top 5.
+pub fn describe(index: usize, output: &Tensor) -> String {
+    let data = output.data();
+    let sum: f64 = data.iter().map(|&x| f64::from(x)).sum();
+    let abs_sum: f64 = data.iter().map(|&x| f64::from(x).abs()).sum();
+    let min = data.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let finite = data.iter().all(|x| x.is_finite());
+    let mut report = format!(
+        "output #{index}: shape {}\n  checksum: sum {sum:.6e}, sum of |x| {abs_sum:.6e}, min {min:.6e}, max {max:.6e}{}\n",
+        format_shape(output.shape()),
+        if finite { "" } else { " (NOT FINITE)" }
+    );
+    if let [1, classes] = output.shape()[..]
+        && classes >= 5
+    {
+        let mut ranked: Vec<(usize, f32)> = data.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let top: Vec<String> = ranked[..5]
+            .iter()
+            .map(|(class, score)| format!("{class} ({score:.4})"))
+            .collect();
+        writeln!(report, "  top-5: {}", top.join(", ")).expect("writing to a String");
+    }
+    report
+}
