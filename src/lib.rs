@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compile;
 pub mod context;
 pub mod demo;
 pub mod examples;

@@ -18,8 +18,14 @@
 //! The JSON output (`--format json`) is the [`Report`] structure; its schema
 //! is documented field by field below and in `docs/report.md`, and is
 //! versioned by [`SCHEMA`]: fields are only ever added within a version.
+//!
+//! With `--sweep LOW..HIGH` the report is the traffic-versus-capacity curve
+//! instead ([`sweep`]): a table, JSON ([`sweep::Sweep`], schema
+//! [`sweep::SWEEP_SCHEMA`]) or an SVG plot (`--format svg`, [`plot`]).
 
+pub mod plot;
 mod render;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -34,7 +40,7 @@ use deepfuse_passes::{
 use melior::ir::operation::{OperationLike, WalkOrder, WalkResult};
 use serde::Serialize;
 
-pub use render::{render_json, render_table};
+pub use render::{render_json, render_sweep_json, render_sweep_table, render_table};
 
 use crate::{context::create_context, pipeline};
 
@@ -52,6 +58,10 @@ pub struct ReportArgs {
     /// Scratchpad capacity: bytes, or with a unit (256KiB, 1MiB, 64KB, 2M).
     #[arg(long, default_value = "1MiB")]
     pub scratchpad: String,
+    /// Sweep the capacity over the powers of two from LOW to HIGH (both
+    /// included), e.g. 64KiB..16MiB: the traffic-versus-capacity curve.
+    #[arg(long, value_name = "LOW..HIGH", conflicts_with = "scratchpad")]
+    pub sweep: Option<String>,
     /// Bytes per element of every tensor (default: from the IR's types).
     #[arg(long)]
     pub elem_bytes: Option<u64>,
@@ -70,6 +80,9 @@ pub struct ReportArgs {
     /// Search every tiling candidate instead of the fast search.
     #[arg(long)]
     pub exhaustive: bool,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -79,6 +92,8 @@ pub enum Format {
     Table,
     /// The documented JSON structure.
     Json,
+    /// An SVG plot of a sweep (needs `--sweep`).
+    Svg,
 }
 
 /// Traffic in bytes, by kind, with the total.
@@ -335,9 +350,50 @@ pub fn load_graphs(text: &str, name: &str) -> Result<Vec<LayerGraph>, String> {
     Ok(graphs)
 }
 
-/// Runs `deepfuse report`, returning the text to print.
+/// Runs `deepfuse report`, returning the text to print (with `--output`,
+/// a note of the file written).
 pub fn run(args: &ReportArgs) -> Result<String, String> {
-    let capacity = parse_size(&args.scratchpad)?;
+    let text = report_text(args)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(format!("wrote {}\n", path.display()))
+        }
+        None => Ok(text),
+    }
+}
+
+const SVG_NEEDS_SWEEP: &str = "--format svg plots a sweep: add --sweep LOW..HIGH";
+
+/// The scheduler options of `args` for a scratchpad of `capacity` bytes.
+fn schedule_options(args: &ReportArgs, capacity: u64) -> ScheduleOptions {
+    ScheduleOptions {
+        cost: CostConfig {
+            double_buffer: args.double_buffer,
+            ..CostConfig::new(capacity)
+        },
+        search: if args.exhaustive {
+            SearchMode::Exhaustive
+        } else {
+            SearchMode::Fast
+        },
+        max_group_ops: args.max_group_ops.max(1),
+        split_units: false,
+    }
+}
+
+/// The report (or sweep) of `args`, rendered.
+fn report_text(args: &ReportArgs) -> Result<String, String> {
+    let capacities = match &args.sweep {
+        Some(range) => Some(sweep::capacities(range)?),
+        None if args.format == Format::Svg => return Err(SVG_NEEDS_SWEEP.into()),
+        None => None,
+    };
+    let capacity = match &capacities {
+        Some(list) => list[0],
+        None => parse_size(&args.scratchpad)?,
+    };
     let strategy = Strategy::parse(&args.strategy).ok_or_else(|| {
         format!(
             "unknown strategy '{}': use dp, greedy, layer or naive",
@@ -353,25 +409,40 @@ pub fn run(args: &ReportArgs) -> Result<String, String> {
     } else {
         std::fs::read_to_string(&args.input).map_err(|e| format!("cannot read {name}: {e}"))?
     };
-    let options = ScheduleOptions {
-        cost: CostConfig {
-            double_buffer: args.double_buffer,
-            ..CostConfig::new(capacity)
-        },
-        search: if args.exhaustive {
-            SearchMode::Exhaustive
-        } else {
-            SearchMode::Fast
-        },
-        max_group_ops: args.max_group_ops.max(1),
-        split_units: false,
-    };
-    let mut networks = Vec::new();
-    for graph in load_graphs(&text, &name)? {
-        let graph = match args.elem_bytes {
+    let options = schedule_options(args, capacity);
+    let graphs = load_graphs(&text, &name)?
+        .into_iter()
+        .map(|graph| match args.elem_bytes {
             Some(bytes) => graph.with_elem_bytes(bytes),
             None => graph,
+        });
+    if let (Some(capacities), Some(range)) = (capacities, &args.sweep) {
+        let mut networks = Vec::new();
+        for graph in graphs {
+            networks.push(sweep::sweep_network(
+                &graph,
+                strategy,
+                &options,
+                &capacities,
+            )?);
+        }
+        let sweep = sweep::Sweep {
+            schema: sweep::SWEEP_SCHEMA.into(),
+            file: name,
+            range: range.clone(),
+            capacities,
+            elem_bytes: args.elem_bytes,
+            double_buffer: args.double_buffer,
+            networks,
         };
+        return match args.format {
+            Format::Table => Ok(render_sweep_table(&sweep)),
+            Format::Json => Ok(render_sweep_json(&sweep)),
+            Format::Svg => plot::render_sweep_svg(&sweep),
+        };
+    }
+    let mut networks = Vec::new();
+    for graph in graphs {
         networks
             .push(analyse(&graph, strategy, &options).map_err(|e| format!("{}: {e}", graph.name))?);
     }
@@ -383,8 +454,9 @@ pub fn run(args: &ReportArgs) -> Result<String, String> {
         double_buffer: args.double_buffer,
         networks,
     };
-    Ok(match args.format {
-        Format::Table => render_table(&report),
-        Format::Json => render_json(&report),
-    })
+    match args.format {
+        Format::Table => Ok(render_table(&report)),
+        Format::Json => Ok(render_json(&report)),
+        Format::Svg => Err(SVG_NEEDS_SWEEP.into()),
+    }
 }

@@ -10,6 +10,8 @@
 //! - `zoo`: the built-in networks' parameter and MAC counts, names, and IR;
 //! - `interpreter`: the reference interpreter on whole networks (the
 //!   canonicaliser preserves outputs, ResNet-18 end to end, error messages).
+//! - `compile`: networks compiled to native code against the reference
+//!   interpreter, and the compiler's errors;
 //! - `report`: the Deep Fusion scheduler on real IR (`deepfuse report`, the
 //!   plan of `df-form-fusion-regions`, baselines on zoo networks).
 //!
@@ -17,6 +19,7 @@
 //! FILTER, as with the standard harness.
 
 mod api;
+mod compile;
 mod docs;
 mod interpreter;
 mod lit_files;
@@ -49,5 +52,6 @@ fn main() {
     trials.extend(interpreter::trials());
     trials.extend(onnx::trials());
     trials.extend(report::trials());
+    trials.extend(compile::trials());
     libtest_mimic::run(&arguments, trials).exit();
 }

@@ -210,6 +210,10 @@ fn run_args(network: &Path) -> RunArgs {
     RunArgs {
         network: network.to_path_buf(),
         reference: true,
+        check: false,
+        stats: false,
+        scratchpad: "1MiB".into(),
+        strategy: "dp".into(),
         params: None,
         input: None,
         output: None,
@@ -279,12 +283,14 @@ fn run_errors_are_messages() -> Result<(), Failed> {
     };
     expect_error(run_args(&dir.join("missing.mlir")), "cannot read")?;
     let tiny = write_zoo("tiny", 8, &dir)?;
+    // Compiled (the default engine): parameters are missing too.
     expect_error(
         RunArgs {
             reference: false,
+            params: Some(dir.join("none.safetensors")),
             ..run_args(&tiny)
         },
-        "pass --reference",
+        "needs parameter 'stem.conv.weight', but",
     )?;
 
     // Parameters: a file that does not exist, a missing name, a wrong shape.

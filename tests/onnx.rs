@@ -1,7 +1,8 @@
 //! ONNX import: every fixture under `tests/fixtures/onnx` (made by
 //! `scripts/make_onnx_fixtures.py`) imports, its written IR parses and
 //! verifies, and the reference interpreter's output on the fixture's input
-//! matches onnxruntime's within 1e-4 of the output's scale; models the
+//! matches onnxruntime's within 1e-4 of the output's scale, and so does the
+//! compiled network (default schedule, 1 MiB); models the
 //! importer must refuse fail with a message naming the culprit and reason.
 
 use std::{
@@ -11,7 +12,8 @@ use std::{
 };
 
 use deepfuse::{
-    cli::npy,
+    cli::{npy, run::max_relative_difference},
+    compile::Compiler,
     context::create_context,
     dialects::source,
     interpreter,
@@ -135,6 +137,16 @@ fn matches_onnxruntime(name: &str) -> Result<(), Failed> {
         return Err(
             format!("max abs error {error:e} exceeds 1e-4 x {scale} (the output's scale)").into(),
         );
+    }
+
+    // The compiled network agrees with the interpreter.
+    let compiled = Compiler::default().compile(&text, name)?;
+    let parameters = compiled.load_params(&params)?;
+    let input = npy::read(&dir.join(format!("{name}.input.npy")))?;
+    let result = compiled.run(&parameters, &[input])?;
+    let difference = max_relative_difference(&result.outputs[0], output);
+    if difference > 1e-4 {
+        return Err(format!("the compiled output differs by {difference:e} (relative)").into());
     }
     Ok(())
 }

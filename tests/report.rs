@@ -47,6 +47,8 @@ fn args(input: &str, scratchpad: &str, format: Format) -> ReportArgs {
         double_buffer: false,
         max_group_ops: 64,
         exhaustive: false,
+        sweep: None,
+        output: None,
     }
 }
 

@@ -1,8 +1,54 @@
-//! Lowering of scheduled fusion regions to native kernels: tiling, loop
-//! interchange, scratchpad staging, affine and LLVM code generation.
+//! Lowering of scheduled df programs to native kernels.
 //!
-//! Not implemented yet; the crate exists so that the dependency arrows of the
-//! workspace (tools -> facade -> lowering -> passes -> dialects) hold from the
-//! start.
+//! The stages, each a separate module:
+//! - [`program`]: the entry function flattened into init and forward steps,
+//!   every tensor classified (input, parameter, derived parameter,
+//!   activation);
+//! - [`buffers`]: the buffer plan (parameters packed, activations placed by
+//!   liveness), the analysis behind bufferization;
+//! - [`affine`]: the affine/memref/arith/math module computing every op on
+//!   views of the planned buffers;
+//! - [`llvm_pipeline`]: upstream MLIR passes down to the LLVM dialect;
+//! - [`codegen`]: LLVM IR, O3 for the host CPU, object files, shared
+//!   libraries and the JIT.
 
 #![warn(missing_docs)]
+
+pub mod affine;
+pub mod buffers;
+pub mod codegen;
+pub mod llvm_pipeline;
+pub mod program;
+
+use deepfuse_passes::ir::{describe_location, op_name};
+use melior::ir::{OperationRef, operation::OperationLike};
+use thiserror::Error;
+
+/// Why a program cannot be lowered.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LowerError {
+    /// An op that cannot be lowered, with its location.
+    #[error("{location}: '{op}' {message}")]
+    Op {
+        /// `file:line:col` when known.
+        location: String,
+        /// The op name.
+        op: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A program-level limitation.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl LowerError {
+    /// An error located at `op`.
+    pub fn at(op: &OperationRef, message: &str) -> Self {
+        LowerError::Op {
+            location: describe_location(&op.location().to_string()),
+            op: op_name(op),
+            message: message.to_string(),
+        }
+    }
+}

@@ -50,8 +50,12 @@
 //! combines them for one [`Tiling`]. The search over tilings lives in
 //! [`crate::tile_search`].
 
+mod dims;
+
 use serde::Serialize;
 use thiserror::Error;
+
+pub use dims::{DimCache, DimStats};
 
 use crate::{
     graph::{Dim, Dims, LayerGraph, NodeId, OpKind, ValueId},
@@ -290,49 +294,33 @@ struct UseInfo {
     tensor: usize,
 }
 
-/// The regions of one dimension for one tile size: per tensor and per use,
-/// the sizes that footprint and traffic need.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DimStats {
-    /// The dimension.
-    pub dim: Dim,
-    /// Tile size along it (of the reference).
-    pub tile: i64,
-    /// Overlap cached along it.
-    pub cached: bool,
-    /// Number of tiles.
-    pub count: usize,
-    /// Per tensor: the largest window a tile needs.
-    pub window_max: Vec<i64>,
-    /// Per tensor: the sum over tiles of the part not already on chip
-    /// (the whole window when recomputing).
-    pub new_sum: Vec<i64>,
-    /// Per tensor: the largest overlap with the previous tile's window that
-    /// is kept (0 when recomputing).
-    pub overlap_max: Vec<i64>,
-    /// Per tensor: the hull of all windows.
-    pub extent: Vec<i64>,
-    /// Per tensor: the window differs between tiles.
-    pub varies: Vec<bool>,
-    /// Per use: the largest input window the reading layer needs.
-    pub use_max: Vec<i64>,
-    /// Per use: the sum over tiles of that window.
-    pub use_sum: Vec<i64>,
+/// What an evaluation derives from the channel chunking alone
+/// ([`GroupModel::chunk_plan`]): which layers run once per chunk, and the
+/// order the layers of a step run in. A search computes it once per chunk
+/// size and evaluates many tilings with it.
+#[derive(Clone, Debug, Default)]
+pub struct ChunkPlan {
+    /// Per member: it runs in phase 2 (its region depends on the chunk).
+    phase2: Vec<bool>,
+    /// Per member: its execution position in a step.
+    position: Vec<usize>,
+    /// Per tensor: the first and last position that reads it.
+    first_use: Vec<usize>,
+    last_use: Vec<usize>,
+    /// Per tensor: it depends on the chunk.
+    tensor_phase2: Vec<bool>,
 }
 
 /// Working memory of [`GroupModel::evaluate_with`], reused across
 /// evaluations so that a search allocates nothing per tiling.
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
-    phase2: Vec<bool>,
-    position: Vec<usize>,
+    plan: ChunkPlan,
     cached: Vec<bool>,
     streamed: Vec<bool>,
     delta: Vec<i64>,
     extra: Vec<i64>,
     items: Vec<(u64, u64, usize)>,
-    first_use: Vec<usize>,
-    last_use: Vec<usize>,
     /// Stop after the footprint without weights (traffic left at zero).
     pub footprint_only: bool,
 }
@@ -343,20 +331,13 @@ impl Scratch {
             v.clear();
             v.resize(n, false);
         };
-        reset_bool(&mut self.phase2, members);
         reset_bool(&mut self.cached, tensors);
         reset_bool(&mut self.streamed, tensors);
-        self.position.clear();
-        self.position.resize(members, 0);
         self.delta.clear();
         self.delta.resize(members + 1, 0);
         self.extra.clear();
         self.extra.resize(members, 0);
         self.items.clear();
-        self.first_use.clear();
-        self.first_use.resize(tensors, usize::MAX);
-        self.last_use.clear();
-        self.last_use.resize(tensors, 0);
     }
 }
 
@@ -668,110 +649,6 @@ impl<'g> GroupModel<'g> {
         }
     }
 
-    /// The regions along `dim` (`C`, `H` or `W`) when the reference is cut
-    /// into tiles of `tile`; `cached` keeps overlaps between consecutive
-    /// tiles on chip (only meaningful for `H` and `W`).
-    pub fn dim_stats(&self, dim: Dim, tile: i64, cached: bool) -> DimStats {
-        let grid = self.grid_of(dim);
-        let tile = tile.clamp(1, grid.max(1));
-        let count = (grid.max(1) + tile - 1) / tile;
-        let nt = self.tensors.len();
-        let mut stats = DimStats {
-            dim,
-            tile,
-            cached,
-            count: count as usize,
-            window_max: vec![0; nt],
-            new_sum: vec![0; nt],
-            overlap_max: vec![0; nt],
-            extent: vec![0; nt],
-            varies: vec![false; nt],
-            use_max: vec![0; self.uses.len()],
-            use_sum: vec![0; self.uses.len()],
-        };
-        let maps = &self.maps[match dim {
-            Dim::C => 0,
-            Dim::H => 1,
-            _ => 2,
-        }];
-        let mut hull = vec![Interval::EMPTY; nt];
-        // The first tile's window (`start == i64::MIN`: none yet).
-        let mut first = vec![Interval::new(i64::MIN, i64::MIN); nt];
-        let mut prev_end = vec![i64::MIN; nt];
-        let mut need = vec![Interval::EMPTY; nt];
-        let record = |t: usize,
-                      window: Interval,
-                      stats: &mut DimStats,
-                      hull: &mut [Interval],
-                      first: &mut [Interval],
-                      prev_end: &mut [i64]| {
-            let new = if cached {
-                Interval::new(window.start.max(prev_end[t]), window.end)
-            } else {
-                window
-            };
-            let (w, n) = (window.len(), new.len());
-            stats.window_max[t] = stats.window_max[t].max(w);
-            stats.new_sum[t] += n;
-            stats.overlap_max[t] = stats.overlap_max[t].max(w - n);
-            hull[t] = hull[t].hull(&window);
-            if first[t].start == i64::MIN {
-                first[t] = window;
-            } else if first[t] != window {
-                stats.varies[t] = true;
-            }
-            if !window.is_empty() {
-                prev_end[t] = prev_end[t].max(window.end);
-            }
-            new
-        };
-        for i in 0..count {
-            let ref_tile = Interval::new(i * tile, ((i + 1) * tile).min(grid));
-            need.fill(Interval::EMPTY);
-            for &t in &self.output_tensors {
-                let tensor = &self.tensors[t];
-                need[t] = if tensor.accumulator && dim != Dim::C {
-                    Interval::full(1)
-                } else {
-                    proportional(ref_tile, grid, tensor.dims.get(dim))
-                };
-            }
-            for m in (0..self.members.len()).rev() {
-                let member = &self.members[m];
-                let out = member.output;
-                let new = record(
-                    out,
-                    need[out],
-                    &mut stats,
-                    &mut hull,
-                    &mut first,
-                    &mut prev_end,
-                );
-                for &u in &member.uses {
-                    let tensor = self.uses[u].tensor;
-                    let rf = if member.accumulates && dim != Dim::C {
-                        // A global pool consumes the piece of its input that
-                        // belongs to this tile and accumulates it.
-                        proportional(ref_tile, grid, self.tensors[tensor].dims.get(dim))
-                    } else {
-                        maps[u].apply(new)
-                    };
-                    let len = rf.len();
-                    stats.use_max[u] = stats.use_max[u].max(len);
-                    stats.use_sum[u] += len;
-                    need[tensor] = need[tensor].hull(&rf);
-                }
-            }
-            for &t in &self.external_tensors {
-                record(t, need[t], &mut stats, &mut hull, &mut first, &mut prev_end);
-            }
-        }
-        for (extent, range) in stats.extent.iter_mut().zip(&hull).take(nt) {
-            *extent = range.len();
-        }
-        stats
-    }
-
     /// Footprint and traffic of the group under `tiling`, given the
     /// [`DimStats`] of its channel chunk, tile height and tile width (as
     /// [`GroupModel::dim_stats`] returns them for `tiling`).
@@ -796,29 +673,40 @@ impl<'g> GroupModel<'g> {
         config: &CostConfig,
         scratch: &mut Scratch,
     ) -> Evaluation {
-        scratch.reset(self.members.len(), self.tensors.len());
-        let scratch_footprint_only = scratch.footprint_only;
-        let Scratch {
+        let mut plan = std::mem::take(&mut scratch.plan);
+        self.chunk_plan_into(chans, &mut plan);
+        let evaluation = self.evaluate_planned(tiling, &plan, chans, rows, cols, config, scratch);
+        scratch.plan = plan;
+        evaluation
+    }
+
+    /// The [`ChunkPlan`] of the channel chunking `chans`.
+    pub fn chunk_plan(&self, chans: &DimStats) -> ChunkPlan {
+        let mut plan = ChunkPlan::default();
+        self.chunk_plan_into(chans, &mut plan);
+        plan
+    }
+
+    fn chunk_plan_into(&self, chans: &DimStats, plan: &mut ChunkPlan) {
+        let (nm, nt) = (self.members.len(), self.tensors.len());
+        let ChunkPlan {
             phase2,
             position,
-            cached,
-            streamed,
-            delta,
-            extra,
-            items,
             first_use,
             last_use,
-            ..
-        } = scratch;
-        let (nk, nr, nc) = (chans.count as u64, rows.count as u64, cols.count as u64);
-        let ns = nr * nc;
-        let spatial_outer = tiling.order == LoopOrder::SpatialOuter || nk == 1;
-        let dma = if config.double_buffer { 2 } else { 1 };
-        let nm = self.members.len();
-
+            tensor_phase2,
+        } = plan;
+        phase2.clear();
+        phase2.resize(nm, false);
+        position.clear();
+        position.resize(nm, 0);
+        first_use.clear();
+        first_use.resize(nt, usize::MAX);
+        last_use.clear();
+        last_use.resize(nt, 0);
         // Phase 2: layers whose region depends on the chunk, and everything
         // they feed (so that phase 1 can run first).
-        if nk > 1 {
+        if chans.count > 1 {
             for m in 0..nm {
                 let out = self.members[m].output;
                 let fed_by_phase2 = self.members[m].uses.iter().any(|&u| {
@@ -844,10 +732,50 @@ impl<'g> GroupModel<'g> {
             first_use[u.tensor] = first_use[u.tensor].min(p);
             last_use[u.tensor] = last_use[u.tensor].max(p);
         }
-        let tensor_phase2 = |t: usize| match self.tensors[t].producer {
-            Some(p) => phase2[p],
-            None => chans.varies[t],
-        };
+        tensor_phase2.clear();
+        tensor_phase2.extend(self.tensors.iter().enumerate().map(
+            |(t, info)| match info.producer {
+                Some(p) => phase2[p],
+                None => chans.varies[t],
+            },
+        ));
+    }
+
+    /// [`GroupModel::evaluate_with`] given the [`ChunkPlan`] of `chans`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate_planned(
+        &self,
+        tiling: &Tiling,
+        plan: &ChunkPlan,
+        chans: &DimStats,
+        rows: &DimStats,
+        cols: &DimStats,
+        config: &CostConfig,
+        scratch: &mut Scratch,
+    ) -> Evaluation {
+        scratch.reset(self.members.len(), self.tensors.len());
+        let scratch_footprint_only = scratch.footprint_only;
+        let Scratch {
+            cached,
+            streamed,
+            delta,
+            extra,
+            items,
+            ..
+        } = scratch;
+        let ChunkPlan {
+            phase2,
+            position,
+            last_use,
+            first_use,
+            tensor_phase2,
+        } = plan;
+        let (nk, nr, nc) = (chans.count as u64, rows.count as u64, cols.count as u64);
+        let ns = nr * nc;
+        let spatial_outer = tiling.order == LoopOrder::SpatialOuter || nk == 1;
+        let dma = if config.double_buffer { 2 } else { 1 };
+        let nm = self.members.len();
+        let tensor_phase2 = |t: usize| tensor_phase2[t];
 
         let window_bytes = |t: usize, channels: i64| -> u64 {
             let info = &self.tensors[t];

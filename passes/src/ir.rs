@@ -91,3 +91,19 @@ pub fn emit_error(location: melior::ir::Location, message: &str) {
     // SAFETY: the location is live and the message NUL-terminated.
     unsafe { mlir_sys::mlirEmitError(location.to_raw(), message.as_ptr()) }
 }
+
+/// `loc("net.mlir":3:8)` becomes `net.mlir:3:8`; other locations (fused,
+/// unknown) keep MLIR's spelling without the `loc(...)` wrapper.
+pub fn describe_location(text: &str) -> String {
+    let inner = text
+        .strip_prefix("loc(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(text);
+    if let Some(rest) = inner.strip_prefix('"')
+        && let Some((file, position)) = rest.split_once("\":")
+        && position.split(':').all(|part| part.parse::<u64>().is_ok())
+    {
+        return format!("{file}:{position}");
+    }
+    inner.to_string()
+}

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attributes;
 pub mod canonicalize;
 pub mod cost;
 pub mod fusion_regions;

@@ -44,10 +44,10 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::{
-    cost::{CostConfig, GroupModel, Traffic},
+    cost::{CostConfig, DimCache, GroupModel, Traffic},
     graph::{LayerGraph, NodeId, ValueId},
     receptive_field::ends_group,
-    tile_search::{GroupCost, Outcome, SearchMode, search, search_below},
+    tile_search::{GroupCost, Outcome, SearchMode, search, search_below_shared},
 };
 
 /// How the graph is partitioned.
@@ -273,12 +273,24 @@ impl Coster<'_> {
         )
     }
 
-    /// The best tiling of `nodes` if its traffic is below `bound`.
-    fn cost_below(&self, nodes: &[NodeId], bound: u64) -> Result<Option<Group>, ScheduleError> {
+    /// The best tiling of `nodes` if its traffic is below `bound`, sharing
+    /// per-layer regions through `cache`.
+    fn cost_below(
+        &self,
+        nodes: &[NodeId],
+        bound: u64,
+        cache: &mut DimCache,
+    ) -> Result<Option<Group>, ScheduleError> {
         let model =
             GroupModel::new(self.graph, nodes).map_err(|e| ScheduleError::Group(e.to_string()))?;
         Ok(
-            match search_below(&model, &self.options.cost, self.options.search, bound) {
+            match search_below_shared(
+                &model,
+                &self.options.cost,
+                self.options.search,
+                bound,
+                cache,
+            ) {
                 Outcome::Found(cost) => Some(group_of(&model, cost)),
                 Outcome::NotBelow | Outcome::Infeasible(_) => None,
             },
@@ -346,8 +358,11 @@ impl Coster<'_> {
         let mut best: Vec<Option<(usize, Group)>> = vec![None; m];
         let mut best_total = vec![u64::MAX; m];
         best_total[0] = 0;
+        // Groups ending at the same op share their layers' regions.
+        let mut cache = DimCache::new();
         for b in 1..m {
             let j = cuts[b];
+            cache.clear();
             // Group starts to try: within the op limit, and before a
             // whole-input op would meet its reader (once a group holds both,
             // every larger one does), largest first.
@@ -379,7 +394,7 @@ impl Coster<'_> {
                 // Branch and bound: only a group cheaper than what j has
                 // already can matter.
                 let bound = best_total[b].saturating_sub(best_total[a]);
-                if let Some(group) = self.cost_below(&order[cuts[a]..j], bound)? {
+                if let Some(group) = self.cost_below(&order[cuts[a]..j], bound, &mut cache)? {
                     let total = best_total[a] + group.cost.evaluation.traffic.total();
                     let better = match &best[b] {
                         None => true,

@@ -30,10 +30,14 @@
 //! tiles and chunks, recomputed overlaps, streamed inputs) also decides
 //! feasibility up front.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 
 use crate::{
-    cost::{CostConfig, DimStats, Evaluation, GroupModel, LoopOrder, Overlap, Scratch, Tiling},
+    cost::{
+        CostConfig, DimCache, DimStats, Evaluation, GroupModel, LoopOrder, Overlap, Scratch, Tiling,
+    },
     graph::Dim,
 };
 
@@ -118,6 +122,7 @@ pub fn channel_candidates(channels: i64) -> Vec<i64> {
 /// Per-dimension statistics, computed once per tile size and overlap mode.
 struct StatsCache<'m, 'g> {
     model: &'m GroupModel<'g>,
+    shared: &'m RefCell<DimCache>,
     dim: Dim,
     sizes: Vec<i64>,
     recompute: Vec<Option<DimStats>>,
@@ -129,11 +134,17 @@ struct StatsCache<'m, 'g> {
 }
 
 impl<'m, 'g> StatsCache<'m, 'g> {
-    fn new(model: &'m GroupModel<'g>, dim: Dim, sizes: Vec<i64>) -> Self {
+    fn new(
+        model: &'m GroupModel<'g>,
+        shared: &'m RefCell<DimCache>,
+        dim: Dim,
+        sizes: Vec<i64>,
+    ) -> Self {
         let n = sizes.len();
         let grid = sizes.first().copied().unwrap_or(1);
         Self {
             model,
+            shared,
             dim,
             sizes,
             recompute: vec![None; n],
@@ -150,7 +161,12 @@ impl<'m, 'g> StatsCache<'m, 'g> {
             &mut self.recompute[index]
         };
         if slot.is_none() {
-            *slot = Some(self.model.dim_stats(self.dim, self.sizes[index], cached));
+            *slot = Some(self.model.dim_stats_shared(
+                self.dim,
+                self.sizes[index],
+                cached,
+                &mut self.shared.borrow_mut(),
+            ));
         }
     }
 
@@ -225,10 +241,35 @@ pub fn search_below(
     mode: SearchMode,
     bound: u64,
 ) -> Outcome {
+    search_below_shared(model, config, mode, bound, &mut DimCache::new())
+}
+
+/// [`search_below`], sharing per-layer regions with other groups of the same
+/// graph through `cache` (see [`DimCache`]; the result is the same).
+pub fn search_below_shared(
+    model: &GroupModel,
+    config: &CostConfig,
+    mode: SearchMode,
+    bound: u64,
+    cache: &mut DimCache,
+) -> Outcome {
+    let shared = RefCell::new(std::mem::take(cache));
+    let outcome = search_with(model, config, mode, bound, &shared);
+    *cache = shared.into_inner();
+    outcome
+}
+
+fn search_with(
+    model: &GroupModel,
+    config: &CostConfig,
+    mode: SearchMode,
+    bound: u64,
+    shared: &RefCell<DimCache>,
+) -> Outcome {
     let [channels, height, width] = model.grid();
-    let mut rows = StatsCache::new(model, Dim::H, height_candidates(height));
-    let mut cols = StatsCache::new(model, Dim::W, width_candidates(width));
-    let mut chans = StatsCache::new(model, Dim::C, channel_candidates(channels));
+    let mut rows = StatsCache::new(model, shared, Dim::H, height_candidates(height));
+    let mut cols = StatsCache::new(model, shared, Dim::W, width_candidates(width));
+    let mut chans = StatsCache::new(model, shared, Dim::C, channel_candidates(channels));
     let last_row = rows.sizes.len() - 1;
     let last_col = cols.sizes.len() - 1;
     let last_chan = chans.sizes.len() - 1;
@@ -283,6 +324,7 @@ pub fn search_below(
     }
     let mut scratch = Scratch::default();
     let without_weights = |e: &Evaluation| e.footprint - e.resident_weights;
+    let finest_plan = model.chunk_plan(chans.peek(last_chan, false));
     let probe = |hi: usize, wi: usize, scratch: &mut Scratch| {
         let tiling = Tiling {
             tile_h: rows.sizes[hi],
@@ -292,8 +334,9 @@ pub fn search_below(
             overlap: Overlap::RECOMPUTE,
             stream_inputs: true,
         };
-        model.evaluate_with(
+        model.evaluate_planned(
             &tiling,
+            &finest_plan,
             chans.peek(last_chan, false),
             rows.peek(hi, false),
             cols.peek(wi, false),
@@ -337,6 +380,7 @@ pub fn search_below(
     for ci in 0..chans.sizes.len() {
         chans.fill(ci, false);
         let chunk_stats = chans.peek(ci, false);
+        let chunk_plan = model.chunk_plan(chunk_stats);
         let nk = chunk_stats.count as u64;
         let orders: &[LoopOrder] = if nk > 1 {
             &[LoopOrder::SpatialOuter, LoopOrder::ChannelOuter]
@@ -399,8 +443,9 @@ pub fn search_below(
                             let eval = |hi: usize, rows: &mut StatsCache, scratch: &mut Scratch| {
                                 rows.fill(hi, cache_rows);
                                 let t = tiling(hi, rows);
-                                let e = model.evaluate_with(
+                                let e = model.evaluate_planned(
                                     &t,
+                                    &chunk_plan,
                                     chunk_stats,
                                     rows.peek(hi, cache_rows),
                                     col_stats,

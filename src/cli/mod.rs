@@ -2,6 +2,8 @@
 //! call them): each takes its parsed arguments and returns the report to
 //! print, or an error message; `tools/deepfuse/main.rs` only dispatches.
 
+pub mod bench;
+pub mod compile;
 pub mod npy;
 pub mod run;
 pub mod zoo;

@@ -10,8 +10,9 @@ use clap::Args;
 use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use melior::ir::operation::OperationLike;
 
-use super::npy;
+use super::{compile, npy, thousands};
 use crate::{
+    compile::Compiler,
     context::create_context,
     interpreter::{self, ParamSource, Tensor, tensor::format_shape},
     params::ParamFile,
@@ -23,9 +24,22 @@ use crate::{
 pub struct RunArgs {
     /// The network, as df IR.
     pub network: PathBuf,
-    /// Evaluate with the reference interpreter (the only engine so far).
+    /// Evaluate with the reference interpreter instead of compiling.
     #[arg(long)]
     pub reference: bool,
+    /// Also run the reference interpreter and report the largest relative
+    /// difference (an error above 1e-4).
+    #[arg(long, conflicts_with = "reference")]
+    pub check: bool,
+    /// Print the DMA traffic the runtime counted.
+    #[arg(long, conflicts_with = "reference")]
+    pub stats: bool,
+    /// Scratchpad capacity for compilation.
+    #[arg(long, default_value = "1MiB")]
+    pub scratchpad: String,
+    /// Grouping strategy for compilation: dp, greedy, layer or naive.
+    #[arg(long, default_value = "dp")]
+    pub strategy: String,
     /// The parameters (default: the network's path with .safetensors).
     #[arg(long)]
     pub params: Option<PathBuf>,
@@ -53,13 +67,29 @@ impl ParamSource for NoParams {
     }
 }
 
+/// The parameters of `network`: the file `explicit`, else the network's path
+/// with `.safetensors`; when that file does not exist, `fallback` of it.
+pub fn param_source(
+    network: &Path,
+    explicit: Option<&Path>,
+    fallback: impl FnOnce(PathBuf) -> Box<dyn ParamSource>,
+) -> Result<Box<dyn ParamSource>, String> {
+    let path = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| network.with_extension("safetensors"));
+    if path.exists() {
+        Ok(Box::new(ParamFile::open(&path).map_err(|e| e.to_string())?))
+    } else {
+        Ok(fallback(path))
+    }
+}
+
+/// The largest relative difference a compiled output may have from the
+/// reference interpreter's.
+pub const TOLERANCE: f32 = 1e-4;
+
 /// Runs `deepfuse run`, returning the report.
 pub fn run(args: &RunArgs) -> Result<String, String> {
-    if !args.reference {
-        return Err(
-            "only the reference interpreter can run networks so far: pass --reference".into(),
-        );
-    }
     let path = &args.network;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -75,28 +105,58 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
     let shapes = interpreter::argument_shapes(&function).map_err(|e| e.to_string())?;
     let inputs = inputs(&shapes, args.input.as_deref(), args.seed)?;
 
-    let params_path = args
-        .params
-        .clone()
-        .unwrap_or_else(|| path.with_extension("safetensors"));
-    let params: Box<dyn ParamSource> = if params_path.exists() {
-        Box::new(ParamFile::open(&params_path).map_err(|e| e.to_string())?)
-    } else {
-        Box::new(NoParams(params_path.clone()))
-    };
-
-    let start = Instant::now();
-    let outputs =
-        interpreter::run_function(&function, params.as_ref(), inputs).map_err(|e| e.to_string())?;
-    let elapsed = start.elapsed();
+    let params = param_source(path, args.params.as_deref(), |missing| {
+        Box::new(NoParams(missing))
+    })?;
 
     let mut report = String::new();
-    writeln!(
-        report,
-        "ran {name} with the reference interpreter in {:.3} s",
-        elapsed.as_secs_f64()
-    )
-    .expect("writing to a String");
+    let mut line = |text: String| writeln!(report, "{text}").expect("writing to a String");
+    let outputs = if args.reference {
+        let start = Instant::now();
+        let outputs = interpreter::run_function(&function, params.as_ref(), inputs)
+            .map_err(|e| e.to_string())?;
+        line(format!(
+            "ran {name} with the reference interpreter in {:.3} s",
+            start.elapsed().as_secs_f64()
+        ));
+        outputs
+    } else {
+        let compiler = Compiler::new(compile::options(&args.scratchpad, &args.strategy)?);
+        let compiled = compiler.compile(&text, &name)?;
+        let parameters = compiled.load_params(params.as_ref())?;
+        let result = compiled.run(&parameters, &inputs)?;
+        line(format!(
+            "compiled {name} in {:.3} s; ran in {:.3} s",
+            compiled.compile_time.as_secs_f64(),
+            result.latency.as_secs_f64()
+        ));
+        if args.stats {
+            let total = result.stats.total;
+            line(format!(
+                "  counted DMA: input {} B, weight {} B, output {} B ({} calls)",
+                thousands(total.input),
+                thousands(total.weight),
+                thousands(total.output),
+                thousands(result.stats.dma_calls)
+            ));
+        }
+        if args.check {
+            let reference = interpreter::run_function(&function, params.as_ref(), inputs)
+                .map_err(|e| e.to_string())?;
+            for (i, (got, want)) in result.outputs.iter().zip(&reference).enumerate() {
+                let difference = max_relative_difference(got, want);
+                line(format!(
+                    "  output #{i}: max relative difference from the reference interpreter {difference:.3e}"
+                ));
+                if difference > TOLERANCE {
+                    return Err(format!(
+                        "output #{i} differs from the reference interpreter by {difference:.3e} (tolerance {TOLERANCE:.0e})"
+                    ));
+                }
+            }
+        }
+        result.outputs
+    };
     for (i, output) in outputs.iter().enumerate() {
         report.push_str(&describe(i, output));
     }
@@ -111,6 +171,30 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
         writeln!(report, "wrote {}", output_path.display()).expect("writing to a String");
     }
     Ok(report)
+}
+
+/// `max |a - b| / max |b|` over two tensors: the largest difference relative
+/// to the reference's largest magnitude (per-element ratios are meaningless
+/// near zero); infinite when the shapes differ or a value is not finite.
+pub fn max_relative_difference(a: &Tensor, b: &Tensor) -> f32 {
+    if a.shape() != b.shape() {
+        return f32::INFINITY;
+    }
+    let scale = b
+        .data()
+        .iter()
+        .fold(0f32, |m, x| m.max(x.abs()))
+        .max(f32::MIN_POSITIVE);
+    let difference = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(&x, &y)| (x - y).abs())
+        .fold(
+            0f32,
+            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+        );
+    difference / scale
 }
 
 /// The function's inputs: from `--input`, or seeded uniform values.

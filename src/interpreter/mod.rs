@@ -11,7 +11,7 @@
 //! plain functions on [`Tensor`]s that its unit tests check against
 //! hand-computed numbers.
 
-pub mod attributes;
+pub use deepfuse_passes::attributes;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
@@ -30,6 +30,8 @@ use melior::ir::{
 use thiserror::Error;
 
 pub use tensor::Tensor;
+
+use deepfuse_passes::ir::describe_location;
 
 use attributes::{result_shape, tensor_shape};
 use tensor::format_shape;
@@ -322,22 +324,6 @@ fn op_error(op: &OperationRef, message: String) -> InterpretError {
         op: op_name(op),
         message,
     }
-}
-
-/// `loc("net.mlir":3:8)` becomes `net.mlir:3:8`; other locations (fused,
-/// unknown) keep MLIR's spelling without the `loc(...)` wrapper.
-fn describe_location(text: &str) -> String {
-    let inner = text
-        .strip_prefix("loc(")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or(text);
-    if let Some(rest) = inner.strip_prefix('"')
-        && let Some((file, position)) = rest.split_once("\":")
-        && position.split(':').all(|part| part.parse::<u64>().is_ok())
-    {
-        return format!("{file}:{position}");
-    }
-    inner.to_string()
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
-//! Renders a [`Report`] as tables or as JSON.
+//! Renders a [`Report`] or a [`Sweep`] as tables or as JSON.
 
 use std::fmt::Write;
 
-use super::{NetworkReport, Report, Totals};
+use super::{NetworkReport, Report, Totals, sweep::Sweep};
 
 /// `1234567` as `1.23 MB` (decimal units, as traffic is usually quoted).
 pub fn human(bytes: u64) -> String {
@@ -24,7 +24,7 @@ fn kib(bytes: u64) -> String {
 }
 
 /// A capacity as given in binary units when it is one (`1 MiB`).
-fn capacity(bytes: u64) -> String {
+pub(crate) fn capacity(bytes: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
         if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
@@ -183,6 +183,117 @@ pub fn render_table(report: &Report) -> String {
 /// The report as pretty-printed JSON, ending with a newline.
 pub fn render_json(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(report).expect("plain data serialises");
+    text.push('\n');
+    text
+}
+
+/// The sweep as one table per function: a row per capacity.
+pub fn render_sweep_table(sweep: &Sweep) -> String {
+    let mut out = String::new();
+    let w = |out: &mut String, line: String| writeln!(out, "{}", line.trim_end()).expect("String");
+    let data = match sweep.elem_bytes {
+        Some(bytes) => format!("{bytes}-byte elements (--elem-bytes)"),
+        None => "element sizes from the IR".into(),
+    };
+    for (i, network) in sweep.networks.iter().enumerate() {
+        if i > 0 {
+            w(&mut out, String::new());
+        }
+        let (first, last) = (
+            sweep.capacities[0],
+            sweep.capacities[sweep.capacities.len() - 1],
+        );
+        w(
+            &mut out,
+            format!(
+                "{}: {} ops after df-canonicalize; scratchpad sweep {} .. {} ({} capacities){}; {}",
+                network.function,
+                network.ops,
+                capacity(first),
+                capacity(last),
+                sweep.capacities.len(),
+                if sweep.double_buffer {
+                    ", double-buffered"
+                } else {
+                    ""
+                },
+                data
+            ),
+        );
+        let bound = network.compulsory.traffic.total;
+        w(
+            &mut out,
+            format!(
+                "compulsory traffic (at every capacity): {} bytes ({})",
+                super::super::cli::thousands(bound),
+                human(bound)
+            ),
+        );
+        w(&mut out, String::new());
+        let row = |cells: [&str; 7]| {
+            format!(
+                "{:>10}  {:>15} {:>6}  {:>15}  {:>15}  {:>12}  {:>14}",
+                cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
+            )
+        };
+        w(
+            &mut out,
+            row([
+                "scratchpad",
+                &format!("deepfuse ({})", network.strategy),
+                "groups",
+                "layer-by-layer",
+                "naive",
+                "/ compulsory",
+                "saved vs naive",
+            ]),
+        );
+        let bytes = |totals: &Option<Totals>| match totals {
+            Some(t) => super::super::cli::thousands(t.traffic.total),
+            None => "infeasible".into(),
+        };
+        for point in &network.points {
+            w(
+                &mut out,
+                row([
+                    &capacity(point.scratchpad_bytes),
+                    &bytes(&point.deepfuse),
+                    &point
+                        .deepfuse
+                        .as_ref()
+                        .map_or("-".into(), |t| t.groups.to_string()),
+                    &bytes(&point.layer_by_layer),
+                    &bytes(&point.naive),
+                    &point
+                        .deepfuse_over_compulsory
+                        .map_or("-".into(), |r| format!("{r:.3}")),
+                    &point
+                        .reduction_vs_naive
+                        .map_or("-".into(), |r| format!("{:.1}%", 100.0 * r)),
+                ]),
+            );
+        }
+        let infeasible: Vec<_> = network
+            .points
+            .iter()
+            .filter_map(|p| Some((p.scratchpad_bytes, p.infeasible.as_ref()?)))
+            .collect();
+        if !infeasible.is_empty() {
+            w(&mut out, String::new());
+            for (bytes, why) in infeasible {
+                w(
+                    &mut out,
+                    format!("infeasible at {}: {why}", capacity(bytes)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The sweep as pretty-printed JSON, ending with a newline.
+pub fn render_sweep_json(sweep: &Sweep) -> String {
+    let mut text = serde_json::to_string_pretty(sweep).expect("plain data serialises");
     text.push('\n');
     text
 }

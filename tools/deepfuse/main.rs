@@ -23,6 +23,11 @@ enum Command {
     /// Write a built-in network (torchvision's CNNs) as df IR, with seeded
     /// weights in a .safetensors file beside it.
     Zoo(cli::zoo::ZooArgs),
+    /// Schedule and lower a df network; print a stage's IR or write native
+    /// code.
+    Compile(cli::compile::CompileArgs),
+    /// Compile a df network under one schedule and time repeated runs.
+    Bench(cli::bench::BenchArgs),
     /// Evaluate a df network on an input and summarise its output.
     Run(cli::run::RunArgs),
     /// Import an ONNX model as df IR, with its weights in a .safetensors
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { print_ir } => deepfuse::demo::run(print_ir),
         Command::Zoo(args) => cli::zoo::run(&args),
+        Command::Compile(args) => cli::compile::run(&args),
+        Command::Bench(args) => cli::bench::run(&args),
         Command::Run(args) => cli::run::run(&args),
         Command::Import(args) => deepfuse::onnx::cli::run(&args),
         Command::Report(args) => deepfuse::report::run(&args),

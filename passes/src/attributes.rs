@@ -87,7 +87,7 @@ pub fn tensor_shape(r#type: Type) -> Result<Vec<usize>, String> {
         .map_err(|_| format!("type {type} is not a ranked tensor"))?;
     if !tensor.element().is_f32() {
         return Err(format!(
-            "type {type} has elements of type {}; the reference interpreter computes in f32 only",
+            "type {type} has elements of type {}; deepfuse computes in f32 only",
             tensor.element()
         ));
     }
@@ -103,4 +103,12 @@ pub fn tensor_shape(r#type: Type) -> Result<Vec<usize>, String> {
 pub fn result_shape(op: &OperationRef, index: usize) -> Result<Vec<usize>, String> {
     let result = op.result(index).map_err(|e| e.to_string())?;
     tensor_shape(melior::ir::ValueLike::r#type(&result))
+}
+
+/// A required string attribute.
+pub fn string_attr(op: &OperationRef, name: &str) -> Result<String, String> {
+    let attribute = required(op, name)?;
+    melior::ir::attribute::StringAttribute::try_from(attribute)
+        .map(|string| string.value().to_string())
+        .map_err(|_| format!("attribute '{name}' is not a string"))
 }

@@ -1,0 +1,711 @@
+//! One affine loop nest per df op, on memref views of the run-time buffers.
+//!
+//! Every kernel reads its operands and writes its result through views, in
+//! NCHW row-major order. Padding never reads out of bounds: the loops over
+//! output positions start and stop where the window is inside the input
+//! (affine `max`/`min` bounds), and pools test each tap with `affine.if`.
+//! Reductions keep their accumulator in registers (`iter_args`).
+
+use deepfuse_passes::attributes::{f32_attr, flag, i64_array, i64_attr, i64_attr_or, optional_f32};
+use melior::ir::OperationRef;
+
+use super::text::{FunctionText, memref_type};
+
+/// A tensor as a kernel sees it: its view's SSA name and its shape.
+#[derive(Clone, Debug)]
+pub struct View {
+    /// The SSA name of the memref view.
+    pub name: String,
+    /// Static shape.
+    pub shape: Vec<i64>,
+}
+
+impl View {
+    fn load(&self, f: &mut FunctionText, indices: &[String]) -> String {
+        let value = f.fresh("v");
+        f.line(format!(
+            "{value} = affine.load {}[{}] : {}",
+            self.name,
+            indices.join(", "),
+            memref_type(&self.shape)
+        ));
+        value
+    }
+
+    fn store(&self, f: &mut FunctionText, value: &str, indices: &[String]) {
+        f.line(format!(
+            "affine.store {value}, {}[{}] : {}",
+            self.name,
+            indices.join(", "),
+            memref_type(&self.shape)
+        ));
+    }
+}
+
+type KernelResult = Result<(), String>;
+
+fn binary(f: &mut FunctionText, op: &str, a: &str, b: &str) -> String {
+    let value = f.fresh("v");
+    f.line(format!("{value} = arith.{op} {a}, {b} : f32"));
+    value
+}
+
+fn unary(f: &mut FunctionText, op: &str, a: &str) -> String {
+    let value = f.fresh("v");
+    f.line(format!("{value} = {op} {a} : f32"));
+    value
+}
+
+fn dims4(view: &View, what: &str) -> Result<[i64; 4], String> {
+    view.shape
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("{what} must be 4-D, got rank {}", view.shape.len()))
+}
+
+fn pair(op: &OperationRef, name: &str, default: [i64; 2]) -> Result<[i64; 2], String> {
+    if !flag(op, name) {
+        return Ok(default);
+    }
+    i64_array(op, name)?
+        .try_into()
+        .map_err(|_| format!("attribute '{name}' must have 2 values"))
+}
+
+fn quad(op: &OperationRef, name: &str) -> Result<[i64; 4], String> {
+    i64_array(op, name)?
+        .try_into()
+        .map_err(|_| format!("attribute '{name}' must have 4 values"))
+}
+
+/// The output positions `o` in `0..out` whose tap `k` (dilation `d`, stride
+/// `s`, padding `p`) reads inside `0..size`, as affine loop bounds over the
+/// tap's induction variable.
+fn valid_range(tap: &str, out: i64, size: i64, s: i64, d: i64, p: i64) -> (String, String) {
+    // o*s + k*d - p >= 0  <=>  o >= ceil((p - k*d) / s)
+    // o*s + k*d - p <= size - 1  <=>  o <= floor((size - 1 + p - k*d) / s)
+    let lower = format!("max affine_map<(d0) -> (0, ({p} - d0 * {d}) ceildiv {s})>({tap})");
+    let upper = format!(
+        "min affine_map<(d0) -> ({out}, ({} - d0 * {d}) floordiv {s} + 1)>({tap})",
+        size - 1 + p
+    );
+    (lower, upper)
+}
+
+/// `df.conv2d`: for each output channel, the bias (or zero) is stored, then
+/// every (input channel, tap) adds its products over the output rows and
+/// columns that tap reaches, innermost along a row so the loop vectorises.
+pub fn conv2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let (input, filter) = (&ins[0], &ins[1]);
+    let [n, c, h, w] = dims4(input, "the input")?;
+    let [k, cg, kh, kw] = dims4(filter, "the filter")?;
+    let [_, _, oh, ow] = dims4(out, "the output")?;
+    let [sh, sw] = pair(op, "strides", [1, 1])?;
+    let [dh, dw] = pair(op, "dilations", [1, 1])?;
+    let [pt, pl, _, _] = if flag(op, "pads") {
+        quad(op, "pads")?
+    } else {
+        [0; 4]
+    };
+    let groups = i64_attr_or(op, "groups", 1)?;
+    if groups <= 0 || c != cg * groups || k % groups != 0 {
+        return Err(format!(
+            "groups {groups} do not divide {c} input and {k} output channels"
+        ));
+    }
+    let kg = k / groups;
+    let ivs = f.open_nest(&[n, k]);
+    let (ni, ki) = (&ivs[0], &ivs[1]);
+    let init = match ins.get(2) {
+        Some(bias) => bias.load(f, std::slice::from_ref(ki)),
+        None => f.f32(0.0),
+    };
+    let yx = f.open_nest(&[oh, ow]);
+    out.store(
+        f,
+        &init,
+        &[ni.clone(), ki.clone(), yx[0].clone(), yx[1].clone()],
+    );
+    f.close_n(2);
+    let ci = f.open_for("0", cg.to_string());
+    let ky = f.open_for("0", kh.to_string());
+    let (lo, hi) = valid_range(&ky, oh, h, sh, dh, pt);
+    let y = f.open_for(lo, hi);
+    let kx = f.open_for("0", kw.to_string());
+    let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
+    let (lo, hi) = valid_range(&kx, ow, w, sw, dw, pl);
+    let x = f.open_for(lo, hi);
+    let channel = format!("({ki} floordiv {kg}) * {cg} + {ci}");
+    let row = format!("{y} * {sh} + {ky} * {dh} - {pt}");
+    let col = format!("{x} * {sw} + {kx} * {dw} - {pl}");
+    let value = input.load(f, &[ni.clone(), channel, row, col]);
+    let at = [ni.clone(), ki.clone(), y.clone(), x.clone()];
+    let acc = out.load(f, &at);
+    let product = binary(f, "mulf", &value, &weight);
+    let sum = binary(f, "addf", &acc, &product);
+    out.store(f, &sum, &at);
+    f.close_n(5);
+    f.close_n(2);
+    Ok(())
+}
+
+/// `affine.if test -> (f32...)`: the values `inside` computes where the test
+/// holds, `outside` elsewhere.
+fn select_if(
+    f: &mut FunctionText,
+    test: &str,
+    inside: impl FnOnce(&mut FunctionText) -> Vec<String>,
+    outside: &[String],
+) -> Vec<String> {
+    let types = vec!["f32"; outside.len()].join(", ");
+    let results = f.fresh("r");
+    f.open(format!(
+        "{results}:{} = affine.if {test} -> ({types}) {{",
+        outside.len()
+    ));
+    let values = inside(f);
+    f.line(format!("affine.yield {} : {types}", values.join(", ")));
+    f.else_branch();
+    f.line(format!("affine.yield {} : {types}", outside.join(", ")));
+    f.close();
+    (0..outside.len())
+        .map(|i| format!("{results}#{i}"))
+        .collect()
+}
+
+/// `df.pool2d`: max or average over each window; padding and ceil-mode
+/// overhang are skipped, and an average divides by the taps inside the input
+/// or, with `count_include_pad`, inside the padded input.
+pub fn pool2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let input = &ins[0];
+    let [n, c, h, w] = dims4(input, "the input")?;
+    let [_, _, oh, ow] = dims4(out, "the output")?;
+    let max = i64_attr(op, "kind")? == 0;
+    let [kh, kw] = pair(op, "kernel", [1, 1])?;
+    let [sh, sw] = pair(op, "strides", [1, 1])?;
+    let [pt, pl, pb, pr] = quad(op, "pads")?;
+    let include_pad = flag(op, "count_include_pad");
+    let ivs = f.open_nest(&[n, c, oh, ow]);
+    let (y, x) = (ivs[2].clone(), ivs[3].clone());
+    let start = if max {
+        f.f32(f32::NEG_INFINITY)
+    } else {
+        f.f32(0.0)
+    };
+    let zero = f.f32(0.0);
+    let one = f.f32(1.0);
+    // Accumulator, taps inside the input, taps inside the padded input.
+    let acc = f.fresh("acc");
+    let ky = f.fresh("i");
+    let (a0, v0, p0) = (f.fresh("a"), f.fresh("n"), f.fresh("p"));
+    f.open(format!(
+        "{acc}:3 = affine.for {ky} = 0 to {kh} iter_args({a0} = {start}, {v0} = {zero}, {p0} = {zero}) -> (f32, f32, f32) {{"
+    ));
+    let inner = f.fresh("acc");
+    let kx = f.fresh("i");
+    let (a1, v1, p1) = (f.fresh("a"), f.fresh("n"), f.fresh("p"));
+    f.open(format!(
+        "{inner}:3 = affine.for {kx} = 0 to {kw} iter_args({a1} = {a0}, {v1} = {v0}, {p1} = {p0}) -> (f32, f32, f32) {{"
+    ));
+    let row = format!("d0 * {sh} + d1 - {pt}");
+    let col = format!("d2 * {sw} + d3 - {pl}");
+    let operands = format!("({y}, {ky}, {x}, {kx})");
+    let in_input = format!(
+        "affine_set<(d0, d1, d2, d3) : ({row} >= 0, -({row}) + {} >= 0, {col} >= 0, -({col}) + {} >= 0)>{operands}",
+        h - 1,
+        w - 1
+    );
+    let in_padded = format!(
+        "affine_set<(d0, d1, d2, d3) : ({row} + {pt} >= 0, -({row}) + {} >= 0, {col} + {pl} >= 0, -({col}) + {} >= 0)>{operands}",
+        h - 1 + pb,
+        w - 1 + pr
+    );
+    let at = [
+        ivs[0].clone(),
+        ivs[1].clone(),
+        format!("{y} * {sh} + {ky} - {pt}"),
+        format!("{x} * {sw} + {kx} - {pl}"),
+    ];
+    let padded = select_if(
+        f,
+        &in_padded,
+        |f| vec![binary(f, "addf", &p1, &one)],
+        std::slice::from_ref(&p1),
+    );
+    let inside = select_if(
+        f,
+        &in_input,
+        |f| {
+            let value = input.load(f, &at);
+            let folded = binary(f, if max { "maximumf" } else { "addf" }, &a1, &value);
+            vec![folded, binary(f, "addf", &v1, &one)]
+        },
+        &[a1.clone(), v1.clone()],
+    );
+    f.line(format!(
+        "affine.yield {}, {}, {} : f32, f32, f32",
+        inside[0], inside[1], padded[0]
+    ));
+    f.close();
+    f.line(format!(
+        "affine.yield {inner}#0, {inner}#1, {inner}#2 : f32, f32, f32"
+    ));
+    f.close();
+    let result = if max {
+        format!("{acc}#0")
+    } else {
+        let count = if include_pad {
+            format!("{acc}#2")
+        } else {
+            format!("{acc}#1")
+        };
+        binary(f, "divf", &format!("{acc}#0"), &count)
+    };
+    out.store(f, &result, &ivs);
+    f.close_n(4);
+    Ok(())
+}
+
+/// `df.global_pool`: max or average over each channel's plane.
+pub fn global_pool(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+) -> KernelResult {
+    let input = &ins[0];
+    let [n, c, h, w] = dims4(input, "the input")?;
+    let max = i64_attr(op, "kind")? == 0;
+    let ivs = f.open_nest(&[n, c]);
+    let start = if max {
+        f.f32(f32::NEG_INFINITY)
+    } else {
+        f.f32(0.0)
+    };
+    let acc = reduce(f, &[h, w], &start, |f, taps, acc| {
+        let value = input.load(
+            f,
+            &[
+                ivs[0].clone(),
+                ivs[1].clone(),
+                taps[0].clone(),
+                taps[1].clone(),
+            ],
+        );
+        binary(f, if max { "maximumf" } else { "addf" }, acc, &value)
+    });
+    let result = if max {
+        acc
+    } else {
+        let count = f.f32((h * w) as f32);
+        binary(f, "divf", &acc, &count)
+    };
+    let zero = "0".to_string();
+    out.store(
+        f,
+        &result,
+        &[ivs[0].clone(), ivs[1].clone(), zero.clone(), zero],
+    );
+    f.close_n(2);
+    Ok(())
+}
+
+/// A reduction over the loop nest `extents` with an f32 accumulator;
+/// `step` gets the induction variables and the accumulator and returns the
+/// next accumulator.
+fn reduce(
+    f: &mut FunctionText,
+    extents: &[i64],
+    start: &str,
+    step: impl FnOnce(&mut FunctionText, &[String], &str) -> String,
+) -> String {
+    let mut results = Vec::new();
+    let mut ivs = Vec::new();
+    let mut carried = start.to_string();
+    for &extent in extents {
+        let result = f.fresh("acc");
+        let iv = f.fresh("i");
+        let arg = f.fresh("a");
+        f.open(format!(
+            "{result} = affine.for {iv} = 0 to {extent} iter_args({arg} = {carried}) -> (f32) {{"
+        ));
+        results.push(result);
+        ivs.push(iv);
+        carried = arg;
+    }
+    let mut next = step(f, &ivs, &carried);
+    // Innermost first: each loop yields what the loop inside it produced.
+    for result in results.iter().rev() {
+        f.line(format!("affine.yield {next} : f32"));
+        f.close();
+        next = result.clone();
+    }
+    next
+}
+
+/// The indices of a broadcast operand for the output's induction variables
+/// (NumPy rules: shapes aligned on the right, size-1 dimensions stay 0).
+fn broadcast(ivs: &[String], operand: &[i64], output: &[i64]) -> Vec<String> {
+    let offset = output.len() - operand.len();
+    operand
+        .iter()
+        .enumerate()
+        .map(|(d, &size)| {
+            if size == 1 && output[d + offset] != 1 {
+                "0".to_string()
+            } else {
+                ivs[d + offset].clone()
+            }
+        })
+        .collect()
+}
+
+/// `df.add` / `df.mul` with broadcasting.
+pub fn binary_op(f: &mut FunctionText, kind: &str, ins: &[View], out: &View) -> KernelResult {
+    let ivs = f.open_nest(&out.shape);
+    let a = ins[0].load(f, &broadcast(&ivs, &ins[0].shape, &out.shape));
+    let b = ins[1].load(f, &broadcast(&ivs, &ins[1].shape, &out.shape));
+    let result = binary(f, kind, &a, &b);
+    out.store(f, &result, &ivs);
+    f.close_n(ivs.len());
+    Ok(())
+}
+
+/// The activation function at `x`.
+pub fn activation_value(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    x: &str,
+) -> Result<String, String> {
+    let sigmoid = |f: &mut FunctionText, x: &str| {
+        let one = f.f32(1.0);
+        let negated = unary(f, "arith.negf", x);
+        let exp = unary(f, "math.exp", &negated);
+        let denominator = binary(f, "addf", &one, &exp);
+        binary(f, "divf", &one, &denominator)
+    };
+    let hard_sigmoid = |f: &mut FunctionText, x: &str, alpha: f32, beta: f32| {
+        let (a, b) = (f.f32(alpha), f.f32(beta));
+        let (zero, one) = (f.f32(0.0), f.f32(1.0));
+        let scaled = binary(f, "mulf", &a, x);
+        let shifted = binary(f, "addf", &scaled, &b);
+        let low = binary(f, "maximumf", &shifted, &zero);
+        binary(f, "minimumf", &low, &one)
+    };
+    Ok(match i64_attr(op, "kind")? {
+        0 => {
+            let zero = f.f32(0.0);
+            binary(f, "maximumf", x, &zero)
+        }
+        1 => {
+            let low = optional_f32(op, "min")?.unwrap_or(f32::NEG_INFINITY);
+            let high = optional_f32(op, "max")?.unwrap_or(f32::INFINITY);
+            let (low, high) = (f.f32(low), f.f32(high));
+            let clamped = binary(f, "maximumf", x, &low);
+            binary(f, "minimumf", &clamped, &high)
+        }
+        2 => {
+            let alpha = f.f32(f32_attr(op, "alpha")?);
+            let zero = f.f32(0.0);
+            let scaled = binary(f, "mulf", &alpha, x);
+            let positive = f.fresh("v");
+            f.line(format!("{positive} = arith.cmpf oge, {x}, {zero} : f32"));
+            let value = f.fresh("v");
+            f.line(format!(
+                "{value} = arith.select {positive}, {x}, {scaled} : f32"
+            ));
+            value
+        }
+        3 => sigmoid(f, x),
+        4 => unary(f, "math.tanh", x),
+        5 => hard_sigmoid(f, x, f32_attr(op, "alpha")?, f32_attr(op, "beta")?),
+        6 => {
+            let gate = hard_sigmoid(f, x, 1.0 / 6.0, 0.5);
+            binary(f, "mulf", x, &gate)
+        }
+        7 => {
+            let gate = sigmoid(f, x);
+            binary(f, "mulf", x, &gate)
+        }
+        kind => return Err(format!("unknown activation kind {kind}")),
+    })
+}
+
+/// `df.activation`.
+pub fn activation(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+) -> KernelResult {
+    let ivs = f.open_nest(&out.shape);
+    let x = ins[0].load(f, &ivs);
+    let y = activation_value(f, op, &x)?;
+    out.store(f, &y, &ivs);
+    f.close_n(ivs.len());
+    Ok(())
+}
+
+/// The index of a per-channel vector (`[C]`, or broadcastable to the
+/// output like `[1, C, 1, 1]`) for a 4-D tensor's induction variables.
+fn channel_index(vector: &View, ivs: &[String], output: &[i64]) -> Vec<String> {
+    if vector.shape.len() == 1 {
+        vec![ivs[1].clone()]
+    } else {
+        broadcast(ivs, &vector.shape, output)
+    }
+}
+
+/// `df.batch_norm` (inference): `(x - mean) / sqrt(variance + epsilon) *
+/// scale + offset` per channel.
+pub fn batch_norm(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+) -> KernelResult {
+    let epsilon = f.f32(f32_attr(op, "epsilon")?);
+    let ivs = f.open_nest(&out.shape);
+    let x = ins[0].load(f, &ivs);
+    let [scale, offset, mean, variance] = [1, 2, 3, 4].map(|i| {
+        let index = channel_index(&ins[i], &ivs, &out.shape);
+        ins[i].load(f, &index)
+    });
+    let centred = binary(f, "subf", &x, &mean);
+    let shifted = binary(f, "addf", &variance, &epsilon);
+    let deviation = unary(f, "math.sqrt", &shifted);
+    let normalised = binary(f, "divf", &centred, &deviation);
+    let scaled = binary(f, "mulf", &normalised, &scale);
+    let y = binary(f, "addf", &scaled, &offset);
+    out.store(f, &y, &ivs);
+    f.close_n(ivs.len());
+    Ok(())
+}
+
+/// `df.fold_batch_norm`, run by the init function: the folded filter and bias.
+pub fn fold_batch_norm(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    outs: &[View],
+) -> KernelResult {
+    let has_bias = ins.len() == 6;
+    let filter = &ins[0];
+    let bias = has_bias.then(|| &ins[1]);
+    let first = if has_bias { 2 } else { 1 };
+    let [scale, offset, mean, variance] = [0, 1, 2, 3].map(|i| &ins[first + i]);
+    let epsilon = f.f32(f32_attr(op, "epsilon")?);
+    let channels = filter.shape[0];
+    let o = f.open_for("0", channels.to_string());
+    let at = std::slice::from_ref(&o);
+    let s = scale.load(f, at);
+    let v = variance.load(f, at);
+    let shifted = binary(f, "addf", &v, &epsilon);
+    let deviation = unary(f, "math.sqrt", &shifted);
+    let factor = binary(f, "divf", &s, &deviation);
+    let b = match bias {
+        Some(bias) => bias.load(f, at),
+        None => f.f32(0.0),
+    };
+    let m = mean.load(f, at);
+    let off = offset.load(f, at);
+    let centred = binary(f, "subf", &b, &m);
+    let scaled = binary(f, "mulf", &centred, &factor);
+    let new_bias = binary(f, "addf", &scaled, &off);
+    outs[1].store(f, &new_bias, &channel_index_1d(&outs[1], &o));
+    let rest = f.open_nest(&filter.shape[1..]);
+    let mut index = vec![o.clone()];
+    index.extend(rest.iter().cloned());
+    let w = filter.load(f, &index);
+    let folded = binary(f, "mulf", &w, &factor);
+    outs[0].store(f, &folded, &index);
+    f.close_n(rest.len());
+    f.close();
+    Ok(())
+}
+
+fn channel_index_1d(vector: &View, channel: &str) -> Vec<String> {
+    let mut index = vec!["0".to_string(); vector.shape.len()];
+    if let Some(position) = vector.shape.iter().position(|&d| d != 1) {
+        index[position] = channel.to_string();
+    } else if let Some(last) = index.last_mut() {
+        *last = channel.to_string();
+    }
+    index
+}
+
+/// `df.matmul`: `op(lhs) x op(rhs) + bias`.
+pub fn matmul(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let (lhs, rhs) = (&ins[0], &ins[1]);
+    let (transpose_lhs, transpose_rhs) = (flag(op, "transpose_lhs"), flag(op, "transpose_rhs"));
+    let [m, n] = <[i64; 2]>::try_from(out.shape.as_slice())
+        .map_err(|_| "the output must be 2-D".to_string())?;
+    let k = if transpose_lhs {
+        lhs.shape[0]
+    } else {
+        lhs.shape[1]
+    };
+    let ivs = f.open_nest(&[m, n]);
+    let start = match ins.get(2) {
+        Some(bias) => bias.load(f, &broadcast(&ivs, &bias.shape, &out.shape)),
+        None => f.f32(0.0),
+    };
+    let (mi, ni) = (ivs[0].clone(), ivs[1].clone());
+    let acc = reduce(f, &[k], &start, |f, taps, acc| {
+        let ki = taps[0].clone();
+        let a_at = if transpose_lhs {
+            [ki.clone(), mi.clone()]
+        } else {
+            [mi.clone(), ki.clone()]
+        };
+        let b_at = if transpose_rhs {
+            [ni.clone(), ki]
+        } else {
+            [ki, ni.clone()]
+        };
+        let a = lhs.load(f, &a_at);
+        let b = rhs.load(f, &b_at);
+        let product = binary(f, "mulf", &a, &b);
+        binary(f, "addf", acc, &product)
+    });
+    out.store(f, &acc, &ivs);
+    f.close_n(2);
+    Ok(())
+}
+
+/// `df.softmax` along `axis`: max, sum of exponentials, then the quotients.
+pub fn softmax(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let axis = usize::try_from(i64_attr(op, "axis")?).map_err(|_| "negative axis".to_string())?;
+    let shape = &out.shape;
+    if axis >= shape.len() {
+        return Err(format!(
+            "axis {axis} is out of range for rank {}",
+            shape.len()
+        ));
+    }
+    let outer: Vec<i64> = shape
+        .iter()
+        .enumerate()
+        .filter(|&(d, _)| d != axis)
+        .map(|(_, &s)| s)
+        .collect();
+    let ivs = f.open_nest(&outer);
+    let index = |ivs: &[String], tap: &str| {
+        let mut index = ivs.to_vec();
+        index.insert(axis, tap.to_string());
+        index
+    };
+    let input = &ins[0];
+    let lowest = f.f32(f32::NEG_INFINITY);
+    let max = reduce(f, &[shape[axis]], &lowest, |f, taps, acc| {
+        let value = input.load(f, &index(&ivs, &taps[0]));
+        binary(f, "maximumf", acc, &value)
+    });
+    let zero = f.f32(0.0);
+    let sum = reduce(f, &[shape[axis]], &zero, |f, taps, acc| {
+        let value = input.load(f, &index(&ivs, &taps[0]));
+        let shifted = binary(f, "subf", &value, &max);
+        let exp = unary(f, "math.exp", &shifted);
+        out.store(f, &exp, &index(&ivs, &taps[0]));
+        binary(f, "addf", acc, &exp)
+    });
+    let tap = f.open_for("0", shape[axis].to_string());
+    let at = index(&ivs, &tap);
+    let exp = out.load(f, &at);
+    let quotient = binary(f, "divf", &exp, &sum);
+    out.store(f, &quotient, &at);
+    f.close();
+    f.close_n(ivs.len());
+    Ok(())
+}
+
+/// `df.concat`: each input copied to its slice of the output.
+pub fn concat(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let axis = usize::try_from(i64_attr(op, "axis")?).map_err(|_| "negative axis".to_string())?;
+    let mut start = 0;
+    for input in ins {
+        let ivs = f.open_nest(&input.shape);
+        let value = input.load(f, &ivs);
+        let mut at = ivs.clone();
+        at[axis] = format!("{} + {start}", ivs[axis]);
+        out.store(f, &value, &at);
+        f.close_n(ivs.len());
+        start += input.shape[axis];
+    }
+    Ok(())
+}
+
+/// `df.reshape` / `df.flatten`: a copy between 1-D views of the same bytes'
+/// layout (both are row-major, so the element order is unchanged).
+pub fn copy_flat(f: &mut FunctionText, input: &View, out: &View) -> KernelResult {
+    let ivs = f.open_nest(&[out.shape.iter().product()]);
+    let value = input.load(f, &ivs);
+    out.store(f, &value, &ivs);
+    f.close();
+    Ok(())
+}
+
+/// `df.resize`: nearest upsampling by integer scales.
+pub fn resize(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let [sh, sw] = pair(op, "scales", [1, 1])?;
+    let ivs = f.open_nest(&out.shape);
+    let at = [
+        ivs[0].clone(),
+        ivs[1].clone(),
+        format!("{} floordiv {sh}", ivs[2]),
+        format!("{} floordiv {sw}", ivs[3]),
+    ];
+    let value = ins[0].load(f, &at);
+    out.store(f, &value, &ivs);
+    f.close_n(4);
+    Ok(())
+}
+
+/// `df.pad`: the output filled with the padding value, then the input copied
+/// inside it.
+pub fn pad(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+    let pads = i64_array(op, "pads")?;
+    let rank = out.shape.len();
+    if pads.len() != 2 * rank {
+        return Err(format!("'pads' must have {} values", 2 * rank));
+    }
+    let value = f.f32(f32_attr(op, "value")?);
+    let ivs = f.open_nest(&out.shape);
+    out.store(f, &value, &ivs);
+    f.close_n(rank);
+    let ivs = f.open_nest(&ins[0].shape);
+    let x = ins[0].load(f, &ivs);
+    let at: Vec<String> = ivs
+        .iter()
+        .zip(&pads)
+        .map(|(iv, p)| format!("{iv} + {p}"))
+        .collect();
+    out.store(f, &x, &at);
+    f.close_n(rank);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_range_bounds_match_the_taps_inside_the_input() {
+        // 3-tap window, stride 2, padding 1 over 5 inputs -> 3 outputs.
+        let (lower, upper) = valid_range("%k", 3, 5, 2, 1, 1);
+        assert_eq!(
+            lower,
+            "max affine_map<(d0) -> (0, (1 - d0 * 1) ceildiv 2)>(%k)"
+        );
+        assert_eq!(
+            upper,
+            "min affine_map<(d0) -> (3, (5 - d0 * 1) floordiv 2 + 1)>(%k)"
+        );
+        // Tap 0 reads input 2o - 1: valid from o = 1 (ceil(1/2)) to o = 2
+        // (floor(5/2) = 2); tap 2 reads 2o + 1: o from 0 to 1.
+        let lo = |k: i64| (2 - k).div_euclid(2).max(0);
+        let hi = |k: i64| ((5 - k).div_euclid(2) + 1).min(3);
+        assert_eq!((lo(0), hi(0)), (1, 3));
+        assert_eq!((lo(2), hi(2)), (0, 2));
+    }
+}

@@ -1,0 +1,173 @@
+//! Buffer planning: byte offsets of every tensor in the two run-time buffers.
+//!
+//! Parameters (named and derived) are packed one after another in the
+//! parameter buffer. Activations share the off-chip activation buffer by
+//! liveness: a tensor occupies its bytes from the step that computes it to
+//! its last reader, and a later tensor may reuse them (first fit over the
+//! free intervals). Network inputs are live from the start and outputs to the
+//! end. A result is placed before the op's dying operands are released, so an
+//! op never writes over what it reads.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::program::{Program, ValueId};
+
+/// Alignment of every buffer, in bytes (a cache line, and AVX-512's width).
+pub const ALIGN: u64 = 64;
+
+fn align(bytes: u64) -> u64 {
+    bytes.div_ceil(ALIGN) * ALIGN
+}
+
+/// Where each tensor lives.
+#[derive(Clone, Debug, Serialize)]
+pub struct BufferPlan {
+    /// Byte offset of each tensor in its buffer (parameter or activation),
+    /// indexed by [`ValueId`].
+    pub offsets: Vec<u64>,
+    /// Size of the activation buffer: the plan's peak.
+    pub activation_bytes: u64,
+    /// Size of the parameter buffer.
+    pub param_bytes: u64,
+    /// The largest total of activations alive at once: a lower bound for any
+    /// plan's peak.
+    pub max_live_bytes: u64,
+}
+
+/// Plans both buffers for `program`.
+pub fn plan(program: &Program) -> BufferPlan {
+    let mut offsets = vec![0; program.values.len()];
+    let mut param_bytes = 0;
+    for (id, value) in program.values.iter().enumerate() {
+        if value.is_parameter() {
+            offsets[id] = param_bytes;
+            param_bytes += align(value.bytes());
+        }
+    }
+
+    // Last step reading each activation; outputs live past the last step.
+    let steps = program.forward.len();
+    let mut last_use: Vec<Option<usize>> = vec![None; program.values.len()];
+    for (index, step) in program.forward.iter().enumerate() {
+        for &operand in &step.operands {
+            last_use[operand] = Some(index);
+        }
+    }
+    for &output in &program.outputs {
+        last_use[output] = Some(steps);
+    }
+
+    let mut pool = FirstFit::default();
+    let size = |id: ValueId| align(program.values[id].bytes());
+    for &input in &program.inputs {
+        offsets[input] = pool.allocate(size(input));
+    }
+    for (index, step) in program.forward.iter().enumerate() {
+        for &result in &step.results {
+            offsets[result] = pool.allocate(size(result));
+        }
+        let mut dying: Vec<ValueId> = step
+            .operands
+            .iter()
+            .chain(&step.results)
+            .copied()
+            .filter(|&id| !program.values[id].is_parameter())
+            .filter(|&id| last_use[id].is_none_or(|last| last == index))
+            .collect();
+        dying.sort_unstable();
+        dying.dedup();
+        for id in dying {
+            pool.release(offsets[id], size(id));
+        }
+    }
+    BufferPlan {
+        offsets,
+        activation_bytes: pool.peak.max(ALIGN),
+        param_bytes: param_bytes.max(ALIGN),
+        max_live_bytes: pool.max_live,
+    }
+}
+
+/// First-fit allocation over free byte intervals.
+#[derive(Default)]
+struct FirstFit {
+    /// Free intervals below `peak`: offset -> size, never adjacent.
+    free: BTreeMap<u64, u64>,
+    peak: u64,
+    /// Bytes allocated now, and at most.
+    live: u64,
+    max_live: u64,
+}
+
+impl FirstFit {
+    fn allocate(&mut self, size: u64) -> u64 {
+        self.live += size;
+        self.max_live = self.max_live.max(self.live);
+        let found = self
+            .free
+            .iter()
+            .find(|&(_, &free)| free >= size)
+            .map(|(&offset, &free)| (offset, free));
+        match found {
+            Some((offset, free)) => {
+                self.free.remove(&offset);
+                if free > size {
+                    self.free.insert(offset + size, free - size);
+                }
+                offset
+            }
+            None => {
+                // Grow the top, absorbing a free interval that ends there.
+                let top = match self.free.iter().next_back() {
+                    Some((&offset, &free)) if offset + free == self.peak => {
+                        self.free.remove(&offset);
+                        offset
+                    }
+                    _ => self.peak,
+                };
+                self.peak = top + size;
+                top
+            }
+        }
+    }
+
+    fn release(&mut self, offset: u64, size: u64) {
+        self.live -= size;
+        let (mut start, mut end) = (offset, offset + size);
+        if let Some((&before, &len)) = self.free.range(..start).next_back()
+            && before + len == start
+        {
+            self.free.remove(&before);
+            start = before;
+        }
+        if let Some(&len) = self.free.get(&end) {
+            self.free.remove(&end);
+            end += len;
+        }
+        self.free.insert(start, end - start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FirstFit;
+
+    #[test]
+    fn first_fit_reuses_and_merges_freed_intervals() {
+        let mut pool = FirstFit::default();
+        let a = pool.allocate(64);
+        let b = pool.allocate(128);
+        let c = pool.allocate(64);
+        assert_eq!((a, b, c, pool.peak), (0, 64, 192, 256));
+        pool.release(a, 64);
+        pool.release(b, 128);
+        // The two freed neighbours merge into one 192-byte hole.
+        assert_eq!(pool.allocate(192), 0);
+        pool.release(c, 64);
+        // A request larger than the hole at the top grows the top from it.
+        assert_eq!(pool.allocate(128), 192);
+        assert_eq!(pool.peak, 320);
+    }
+}

@@ -1,0 +1,112 @@
+//! `deepfuse compile`: schedules and lowers a df network, printing the IR of
+//! a stage or writing native code.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use deepfuse_lowering::codegen::EmitKind;
+use deepfuse_passes::{cost::parse_size, schedule::Strategy};
+
+use crate::compile::{CompileOptions, Compiler};
+
+/// What `deepfuse compile` produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The scheduled df IR (fusion regions with their schedules).
+    Df,
+    /// The affine-level module.
+    Affine,
+    /// The module in the LLVM dialect.
+    LlvmDialect,
+    /// Optimised LLVM IR for the host.
+    LlvmIr,
+    /// Host assembly.
+    Asm,
+    /// A relocatable object file (needs `-o`).
+    Obj,
+    /// A shared library exporting `deepfuse_init` and `deepfuse_forward`
+    /// (needs `-o`; the runtime's `deepfuse_rt_*` symbols are bound by the
+    /// loading process).
+    So,
+}
+
+/// The arguments of `deepfuse compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The network, as df IR.
+    pub network: PathBuf,
+    /// Scratchpad capacity (bytes, or with a unit: 256KiB, 1MiB).
+    #[arg(long, default_value = "1MiB")]
+    pub scratchpad: String,
+    /// Grouping strategy: dp, greedy, layer or naive.
+    #[arg(long, default_value = "dp")]
+    pub strategy: String,
+    /// What to produce (default: a shared library when `-o` ends in `.so`,
+    /// else the affine module).
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Parses the options shared by `compile`, `run` and `bench`.
+pub fn options(scratchpad: &str, strategy: &str) -> Result<CompileOptions, String> {
+    Ok(CompileOptions {
+        scratchpad: parse_size(scratchpad)?,
+        strategy: Strategy::parse(strategy).ok_or_else(|| {
+            format!("unknown strategy '{strategy}': use dp, greedy, layer or naive")
+        })?,
+    })
+}
+
+/// Runs `deepfuse compile`, returning what to print.
+pub fn run(args: &CompileArgs) -> Result<String, String> {
+    let compiler = Compiler::new(options(&args.scratchpad, &args.strategy)?);
+    let path = &args.network;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let emit = args.emit.unwrap_or(match &args.output {
+        Some(file) if file.extension().is_some_and(|e| e == "so") => Emit::So,
+        _ => Emit::Affine,
+    });
+    let lowered = compiler.lower(&text, &path.display().to_string())?;
+    let bytes = match emit {
+        Emit::Df => lowered.df.into_bytes(),
+        Emit::Affine => lowered.affine.into_bytes(),
+        Emit::LlvmDialect => {
+            let mut dialect = String::new();
+            compiler.llvm(&lowered, Some(&mut dialect))?;
+            dialect.into_bytes()
+        }
+        Emit::LlvmIr | Emit::Asm | Emit::Obj => {
+            let kind = match emit {
+                Emit::LlvmIr => EmitKind::LlvmIr,
+                Emit::Asm => EmitKind::Assembly,
+                _ => EmitKind::Object,
+            };
+            if kind == EmitKind::Object && args.output.is_none() {
+                return Err("--emit obj writes a binary file: give -o".into());
+            }
+            let llvm = compiler.llvm(&lowered, None)?;
+            llvm.emit(kind).map_err(|e| e.to_string())?
+        }
+        Emit::So => {
+            let file = args
+                .output
+                .as_ref()
+                .ok_or("--emit so writes a shared library: give -o")?;
+            let llvm = compiler.llvm(&lowered, None)?;
+            llvm.write_shared_library(file).map_err(|e| e.to_string())?;
+            return Ok(format!("wrote {}\n", file.display()));
+        }
+    };
+    match &args.output {
+        Some(file) => {
+            std::fs::write(file, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            Ok(format!("wrote {}\n", file.display()))
+        }
+        None => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}

@@ -1,0 +1,354 @@
+//! The embedding API: compile a df network to native code and run it.
+//!
+//! [`Compiler::lower`] takes df IR through the scheduler
+//! (`df-canonicalize`, `df-form-fusion-regions`) and the lowering (buffer
+//! plan, affine kernels) to an affine module; [`Compiler::compile`] goes on
+//! through the upstream pipeline to the LLVM dialect and LLVM's O3 to a JIT
+//! module, and [`Compiled::load_params`] / [`Compiled::run`] execute it
+//! with the runtime.
+//!
+//! ```
+//! use deepfuse::compile::{CompileOptions, Compiler};
+//! use deepfuse::interpreter::Tensor;
+//! use deepfuse::zoo::weights::RandomParams;
+//!
+//! let compiler = Compiler::new(CompileOptions {
+//!     scratchpad: 256 << 10,
+//!     ..CompileOptions::default()
+//! });
+//! let compiled = compiler.compile(deepfuse::examples::TINY_CNN, "tiny_cnn.mlir")?;
+//! let params = compiled.load_params(&RandomParams { seed: 0 })?;
+//! let result = compiled.run(&params, &[Tensor::zeros(vec![1, 3, 32, 32])])?;
+//! assert_eq!(result.outputs[0].shape(), &[1, 10]);
+//! # Ok::<(), String>(())
+//! ```
+
+use std::time::{Duration, Instant};
+
+use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
+use deepfuse_lowering::{
+    affine, buffers,
+    codegen::{CodegenOptions, JitModule, LlvmModule},
+    llvm_pipeline, program,
+};
+use deepfuse_passes::schedule::Strategy;
+use deepfuse_runtime::{AlignedBuffer, Arena, Session, Stats};
+use melior::ir::{BlockLike, Module, operation::OperationLike};
+
+use crate::{
+    context::create_context,
+    interpreter::{ParamSource, Tensor, tensor::format_shape},
+    pipeline,
+};
+
+/// How to compile.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Scratchpad capacity in bytes.
+    pub scratchpad: u64,
+    /// How layers are grouped into fusion regions.
+    pub strategy: Strategy,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            scratchpad: 1 << 20,
+            strategy: Strategy::Dp,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// The df-level pipeline the network goes through before lowering.
+    pub fn df_pipeline(&self) -> String {
+        format!(
+            "builtin.module(df-canonicalize, df-form-fusion-regions{{scratchpad={} strategy={}}})",
+            self.scratchpad,
+            self.strategy.name()
+        )
+    }
+}
+
+/// A network lowered to the affine level, with its buffer plan.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The scheduled df module, printed.
+    pub df: String,
+    /// The affine module, printed.
+    pub affine: String,
+    /// Where every tensor lives.
+    pub plan: buffers::BufferPlan,
+    /// The entry function's tensors: shapes and classes.
+    pub values: Vec<program::TensorValue>,
+    /// Tensors the caller provides, in argument order.
+    pub inputs: Vec<program::ValueId>,
+    /// Tensors the network returns, in order.
+    pub outputs: Vec<program::ValueId>,
+    /// Number of fusion regions (the runtime counts traffic per region).
+    pub regions: usize,
+}
+
+/// Compiles df networks.
+#[derive(Clone, Debug, Default)]
+pub struct Compiler {
+    /// The options.
+    pub options: CompileOptions,
+}
+
+impl Compiler {
+    /// A compiler with `options`.
+    pub fn new(options: CompileOptions) -> Self {
+        Self { options }
+    }
+
+    /// Parses `text` (named `name` in diagnostics), schedules it and lowers
+    /// it to the affine level.
+    pub fn lower(&self, text: &str, name: &str) -> Result<Lowered, String> {
+        let context = create_context();
+        let _diagnostics = SourceDiagnostics::attach(&context, text, name, DiagnosticMode::Print);
+        let mut module = source::parse_source(&context, text, name)
+            .ok_or_else(|| format!("{name} does not parse"))?;
+        if !module.as_operation().verify() {
+            return Err(format!("{name} does not verify"));
+        }
+        let df_pipeline = self.options.df_pipeline();
+        let pass_manager = pipeline::module_pass_manager(&context);
+        pipeline::add_anchored_pipeline(&pass_manager, &df_pipeline).map_err(|e| e.to_string())?;
+        pass_manager
+            .run(&mut module)
+            .map_err(|_| format!("{name}: scheduling failed ({df_pipeline})"))?;
+        lower_module(&context, &module, self.options.scratchpad)
+    }
+
+    /// Takes a lowered network to optimised LLVM IR for the host, through
+    /// the upstream pipeline to the LLVM dialect (`llvm_dialect` receives
+    /// that module's text when given).
+    pub fn llvm(
+        &self,
+        lowered: &Lowered,
+        llvm_dialect: Option<&mut String>,
+    ) -> Result<LlvmModule, String> {
+        self.llvm_timed(lowered, llvm_dialect, &mut Vec::new())
+    }
+
+    /// [`Compiler::llvm`], recording each phase's wall time in `phases`.
+    fn llvm_timed(
+        &self,
+        lowered: &Lowered,
+        llvm_dialect: Option<&mut String>,
+        phases: &mut Vec<(&'static str, Duration)>,
+    ) -> Result<LlvmModule, String> {
+        let mut clock = Instant::now();
+        let mut lap = |phase: &'static str, phases: &mut Vec<_>| {
+            phases.push((phase, clock.elapsed()));
+            clock = Instant::now();
+        };
+        let context = create_context();
+        let mut module = Module::parse(&context, &lowered.affine)
+            .ok_or("internal error: the lowered affine module does not parse")?;
+        llvm_pipeline::dump_stage("affine", &module);
+        llvm_pipeline::lower_to_llvm_dialect(&mut module).map_err(|e| e.to_string())?;
+        if let Some(text) = llvm_dialect {
+            *text = module.as_operation().to_string();
+        }
+        lap("affine -> llvm dialect", phases);
+        let mut llvm =
+            LlvmModule::translate(&module, &CodegenOptions::host()).map_err(|e| e.to_string())?;
+        lap("llvm dialect -> LLVM IR", phases);
+        llvm.optimize().map_err(|e| e.to_string())?;
+        lap("LLVM O3", phases);
+        Ok(llvm)
+    }
+
+    /// Compiles `text` to native code in this process.
+    pub fn compile(&self, text: &str, name: &str) -> Result<Compiled, String> {
+        let start = Instant::now();
+        let lowered = self.lower(text, name)?;
+        let mut phases = vec![("df -> affine (schedule, plan, kernels)", start.elapsed())];
+        let llvm = self.llvm_timed(&lowered, None, &mut phases)?;
+        let clock = Instant::now();
+        let jit = llvm
+            .jit(&deepfuse_runtime::symbols())
+            .map_err(|e| e.to_string())?;
+        phases.push(("JIT code generation", clock.elapsed()));
+        Ok(Compiled {
+            lowered,
+            jit,
+            scratchpad: self.options.scratchpad,
+            compile_time: start.elapsed(),
+            phases,
+        })
+    }
+}
+
+/// A network compiled to native code, ready to run.
+#[derive(Debug)]
+pub struct Compiled {
+    /// What the lowering produced (IR text and buffer plan).
+    pub lowered: Lowered,
+    jit: JitModule,
+    scratchpad: u64,
+    /// Wall time from df text to native code.
+    pub compile_time: Duration,
+    /// Wall time of each compilation phase, in order.
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+/// A parameter buffer filled for one compiled network.
+#[derive(Debug)]
+pub struct Parameters(AlignedBuffer);
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The network's outputs.
+    pub outputs: Vec<Tensor>,
+    /// Bytes the DMA counted per fusion region and kind.
+    pub stats: Stats,
+    /// Wall time of the call into compiled code.
+    pub latency: Duration,
+}
+
+impl Compiled {
+    /// The shapes of the network's inputs, in argument order.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.lowered
+            .inputs
+            .iter()
+            .map(|&id| {
+                self.lowered.values[id]
+                    .shape
+                    .iter()
+                    .map(|&d| d as usize)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Packs the named parameters from `source` and computes the derived
+    /// ones (folded batch norms) with the compiled init function.
+    pub fn load_params(&self, source: &dyn ParamSource) -> Result<Parameters, String> {
+        let plan = &self.lowered.plan;
+        let mut buffer = AlignedBuffer::new(plan.param_bytes as usize);
+        for (id, value) in self.lowered.values.iter().enumerate() {
+            let program::ValueClass::Param(name) = &value.class else {
+                continue;
+            };
+            let shape: Vec<usize> = value.shape.iter().map(|&d| d as usize).collect();
+            let tensor = source.param(name, &shape)?;
+            buffer
+                .f32s_mut(plan.offsets[id] as usize, tensor.len())
+                .copy_from_slice(tensor.data());
+        }
+        let init = self
+            .jit
+            .address(affine::INIT)
+            .ok_or("internal error: the compiled module has no init function")?;
+        // SAFETY: the init function was generated for a parameter buffer of
+        // exactly this size and touches nothing else.
+        unsafe {
+            let init: unsafe extern "C" fn(*mut u8) = std::mem::transmute(init);
+            init(buffer.as_mut_ptr());
+        }
+        Ok(Parameters(buffer))
+    }
+
+    /// Runs the network on `inputs` (one per entry argument, in order).
+    pub fn run(&self, params: &Parameters, inputs: &[Tensor]) -> Result<RunResult, String> {
+        let lowered = &self.lowered;
+        if inputs.len() != lowered.inputs.len() {
+            return Err(format!(
+                "the network takes {} inputs, got {}",
+                lowered.inputs.len(),
+                inputs.len()
+            ));
+        }
+        let mut activations = AlignedBuffer::new(lowered.plan.activation_bytes as usize);
+        for (i, (input, &id)) in inputs.iter().zip(&lowered.inputs).enumerate() {
+            let shape = &lowered.values[id].shape;
+            if input
+                .shape()
+                .iter()
+                .map(|&d| d as i64)
+                .ne(shape.iter().copied())
+            {
+                return Err(format!(
+                    "input #{i} has shape {}, the network takes {}",
+                    format_shape(input.shape()),
+                    format_shape(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>())
+                ));
+            }
+            activations
+                .f32s_mut(lowered.plan.offsets[id] as usize, input.len())
+                .copy_from_slice(input.data());
+        }
+        let mut arena = Arena::new(self.scratchpad as usize);
+        // SAFETY: the entry was generated for buffers of exactly these sizes.
+        let forward = unsafe { self.jit.entry3(affine::FORWARD) }.map_err(|e| e.to_string())?;
+        let mut session = Session::new(
+            &mut activations,
+            &params.0,
+            &mut arena,
+            lowered.regions,
+            true,
+        );
+        let start = Instant::now();
+        // SAFETY: as above; the session provides the three buffers.
+        unsafe { session.call(forward) }.map_err(|e| e.to_string())?;
+        let latency = start.elapsed();
+        let stats = session.stats();
+        drop(session);
+        let outputs = lowered
+            .outputs
+            .iter()
+            .map(|&id| {
+                let value = &lowered.values[id];
+                let shape: Vec<usize> = value.shape.iter().map(|&d| d as usize).collect();
+                let data = activations
+                    .f32s(lowered.plan.offsets[id] as usize, value.elements() as usize)
+                    .to_vec();
+                Tensor::new(shape, data)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RunResult {
+            outputs,
+            stats,
+            latency,
+        })
+    }
+}
+
+/// Lowers the first function of a scheduled df module.
+fn lower_module(
+    context: &melior::Context,
+    module: &Module,
+    scratchpad: u64,
+) -> Result<Lowered, String> {
+    let mut next = module.body().first_operation();
+    let function = loop {
+        let op = next.ok_or("the module holds no func.func to compile")?;
+        if deepfuse_passes::ir::op_name(&op) == "func.func" {
+            break op;
+        }
+        next = op.next_in_block();
+    };
+    let program = program::from_function(function).map_err(|e| e.to_string())?;
+    let plan = buffers::plan(&program);
+    let text = affine::emit(&program, &plan, scratchpad).map_err(|e| e.to_string())?;
+    // Parsed and verified here, so an emitter bug surfaces as an error at
+    // the affine level rather than deeper in the pipeline; printed back so
+    // `--emit affine` shows MLIR's canonical form.
+    let affine = Module::parse(context, &text)
+        .filter(|affine| affine.as_operation().verify())
+        .ok_or_else(|| format!("internal error: the affine module does not verify:\n{text}"))?;
+    Ok(Lowered {
+        df: module.as_operation().to_string(),
+        affine: affine.as_operation().to_string(),
+        plan,
+        values: program.values.clone(),
+        inputs: program.inputs.clone(),
+        outputs: program.outputs.clone(),
+        regions: program.regions,
+    })
+}

@@ -1,0 +1,159 @@
+//! Compiled networks against the reference interpreter: every zoo network
+//! (at small input sizes), the example CNN under every strategy and several
+//! scratchpads, and the imported ONNX fixtures; plus the errors of
+//! `deepfuse run` and `deepfuse compile`.
+
+use std::path::Path;
+
+use deepfuse::passes::schedule::Strategy;
+use deepfuse::{
+    cli::{
+        compile::{CompileArgs, Emit},
+        run::{max_relative_difference, random_input},
+    },
+    compile::{CompileOptions, Compiler},
+    interpreter::{self, ParamSource, Tensor},
+    zoo::{self, weights},
+};
+use libtest_mimic::{Failed, Trial};
+
+/// The tolerance the issue sets for compiled against reference outputs.
+const TOLERANCE: f32 = 1e-4;
+
+fn check(name: &str, body: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
+    Trial::test(format!("compile::{name}"), move || crate::catching(body))
+}
+
+pub fn trials() -> Vec<Trial> {
+    let mut trials = vec![
+        check("example_under_every_schedule", example_under_every_schedule),
+        check("emits_every_stage", emits_every_stage),
+        check("errors_are_messages", errors_are_messages),
+    ];
+    // Small inputs keep the suite fast; the full sizes run in
+    // scripts/compile_zoo.sh.
+    for (name, size) in [
+        ("tiny", 16),
+        ("resnet18", 32),
+        ("resnet50", 32),
+        ("mobilenet_v2", 32),
+        ("googlenet", 32),
+        ("inception_v3", 75),
+        ("vgg16", 32),
+    ] {
+        trials.push(check(&format!("zoo_{name}_{size}"), move || {
+            zoo_network(name, size)
+        }));
+    }
+    trials
+}
+
+/// Compiles `text` with `options`, runs it on `input` and compares every
+/// output with the reference interpreter's.
+fn compare(
+    text: &str,
+    options: CompileOptions,
+    params: &dyn ParamSource,
+    inputs: Vec<Tensor>,
+) -> Result<(), Failed> {
+    let label = format!("{} {}", options.strategy.name(), options.scratchpad);
+    let compiled = Compiler::new(options).compile(text, "net.mlir")?;
+    let parameters = compiled.load_params(params)?;
+    let result = compiled.run(&parameters, &inputs)?;
+
+    let context = deepfuse::context::create_context();
+    let module = deepfuse::dialects::source::parse_source(&context, text, "net.mlir")
+        .ok_or("does not parse")?;
+    let reference = interpreter::run_module(&module, params, inputs)?;
+    assert_eq!(result.outputs.len(), reference.len());
+    for (i, (got, want)) in result.outputs.iter().zip(&reference).enumerate() {
+        assert!(want.data().iter().all(|x| x.is_finite()));
+        let difference = max_relative_difference(got, want);
+        assert!(
+            difference <= TOLERANCE,
+            "{label}: output #{i} differs by {difference:e}"
+        );
+    }
+    Ok(())
+}
+
+fn example_under_every_schedule() -> Result<(), Failed> {
+    let params = weights::RandomParams { seed: 5 };
+    let input = random_input(&[1, 3, 32, 32], 5, 0);
+    for strategy in [Strategy::Dp, Strategy::Layer, Strategy::Naive] {
+        for scratchpad in [256 << 10, 1 << 20, 8 << 20] {
+            let options = CompileOptions {
+                scratchpad,
+                strategy,
+            };
+            compare(
+                deepfuse::examples::TINY_CNN,
+                options,
+                &params,
+                vec![input.clone()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn zoo_network(name: &str, size: usize) -> Result<(), Failed> {
+    let network = zoo::build(name, Some(size))?;
+    let params = weights::tensors(&network, 11);
+    let input = random_input(&network.input_shape, 11, 0);
+    compare(
+        &network.text,
+        CompileOptions::default(),
+        &params,
+        vec![input],
+    )
+}
+
+fn emits_every_stage() -> Result<(), Failed> {
+    let dir = std::env::temp_dir().join(format!("deepfuse-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let network = dir.join("tiny.mlir");
+    std::fs::write(&network, deepfuse::examples::TINY_CNN)?;
+    let emit = |emit: Emit, output: Option<&Path>| {
+        deepfuse::cli::compile::run(&CompileArgs {
+            network: network.clone(),
+            scratchpad: "1MiB".into(),
+            strategy: "dp".into(),
+            emit: Some(emit),
+            output: output.map(Path::to_path_buf),
+        })
+    };
+    let df = emit(Emit::Df, None)?;
+    assert!(df.contains("df.fusion_region"), "{df}");
+    let affine = emit(Emit::Affine, None)?;
+    assert!(affine.contains("func.func @deepfuse_forward"));
+    assert!(affine.contains("affine.for"));
+    assert!(!affine.contains("df."), "no df op is left:\n{affine}");
+    Ok(())
+}
+
+fn errors_are_messages() -> Result<(), Failed> {
+    // A network input of the wrong shape.
+    let compiled = Compiler::default().compile(deepfuse::examples::TINY_CNN, "tiny.mlir")?;
+    let params = compiled.load_params(&weights::RandomParams { seed: 0 })?;
+    let error = compiled
+        .run(&params, &[random_input(&[1, 3, 8, 8], 0, 0)])
+        .expect_err("wrong input shape");
+    assert!(error.contains("input #0 has shape [1, 3, 8, 8]"), "{error}");
+
+    // A parameter missing from the source.
+    let empty = std::collections::HashMap::<String, Tensor>::new();
+    let error = compiled.load_params(&empty).expect_err("no parameters");
+    assert!(error.contains("is missing"), "{error}");
+
+    // A scratchpad too small for any schedule names the op.
+    let options = CompileOptions {
+        scratchpad: 64,
+        strategy: Strategy::Dp,
+    };
+    let error = Compiler::new(options)
+        .compile(deepfuse::examples::TINY_CNN, "tiny.mlir")
+        .expect_err("64 bytes fit nothing");
+    assert!(error.contains("scheduling failed"), "{error}");
+    Ok(())
+}

@@ -1,0 +1,36 @@
+// RUN: deepfuse compile %s --emit affine | FileCheck %s
+
+// A strided, padded conv reads inside its input only: the output rows and
+// columns each tap reaches are the loop bounds, no test per element.
+// CHECK-DAG: #[[ROWS_LO:.*]] = affine_map<(d0) -> (0, (-d0 + 1) ceildiv 2)>
+// CHECK-DAG: #[[ROWS_HI:.*]] = affine_map<(d0) -> (4, (-d0) floordiv 2 + 5)>
+// A padded pool tests each tap against the input and the padded input.
+// CHECK-DAG: #[[PADDED:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 >= 0, -(d0 * 2 + d1 - 1) + 4 >= 0, d2 * 2 + d3 >= 0, -(d2 * 2 + d3 - 1) + 4 >= 0)>
+// CHECK-DAG: #[[INSIDE:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 - 1 >= 0, -(d0 * 2 + d1 - 1) + 3 >= 0, d2 * 2 + d3 - 1 >= 0, -(d2 * 2 + d3 - 1) + 3 >= 0)>
+
+// CHECK-LABEL: func.func @deepfuse_init
+// CHECK-LABEL: func.func @deepfuse_forward
+// CHECK-SAME: (%{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<1048576xi8>)
+// Every tensor is a view of the activation or parameter buffer.
+// CHECK: memref.view {{.*}} to memref<1x2x8x8xf32>
+// The conv: bias first, then taps over the rows and columns they reach.
+// CHECK: affine.for %[[Y:.*]] = max #[[ROWS_LO]](%{{.*}}) to min #[[ROWS_HI]](%{{.*}})
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf
+// The relu.
+// CHECK: arith.maximumf
+// The average pool divides by the taps inside the input (no count_include_pad).
+// CHECK: affine.if #[[PADDED]]
+// CHECK: affine.if #[[INSIDE]]
+// CHECK: arith.divf
+// CHECK: return
+func.func @net(%x: tensor<1x2x8x8xf32>) -> tensor<1x3x2x2xf32> {
+  %w = df.param "w" : tensor<3x2x3x3xf32>
+  %b = df.param "b" : tensor<3xf32>
+  %c = df.conv2d %x, %w, %b strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x2x8x8xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xf32>
+  %r = df.activation relu %c : tensor<1x3x4x4xf32>
+  %p = df.pool2d avg %r kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
+      : tensor<1x3x4x4xf32> -> tensor<1x3x2x2xf32>
+  return %p : tensor<1x3x2x2xf32>
+}
