@@ -1,6 +1,6 @@
 //! `deepfuse`: the deepfuse command line (import, compile, run, report).
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use deepfuse::cli;
@@ -51,8 +51,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(report) => {
-            print!("{report}");
-            ExitCode::SUCCESS
+            // A reader that stops early (`| head`) is not an error.
+            match std::io::stdout().write_all(report.as_bytes()) {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("deepfuse: error: cannot write the output: {error}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(error) => {
             eprintln!("deepfuse: error: {error}");

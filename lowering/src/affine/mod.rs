@@ -8,9 +8,10 @@
 //! `deepfuse_init` computes the derived parameters (folded batch norms) in
 //! the parameter buffer once; `deepfuse_forward` runs the activation ops in
 //! order. Every tensor is a `memref.view` of its buffer at the offset the
-//! [`BufferPlan`] gives it, and every op is an affine loop nest
-//! ([`kernels`]). Shapes are static, so each function takes bare pointers
-//! after lowering to LLVM.
+//! [`BufferPlan`] gives it, and every op is a call of a private kernel
+//! function holding an affine loop nest ([`kernels`]), one function per
+//! distinct configuration. Shapes are static, so each function takes bare
+//! pointers after lowering to LLVM.
 
 pub mod kernels;
 pub mod text;
@@ -18,6 +19,7 @@ pub mod text;
 use std::collections::HashMap;
 
 use deepfuse_passes::ir::op_name;
+use melior::ir::{OperationRef, operation::OperationLike};
 
 use crate::{
     LowerError,
@@ -39,9 +41,10 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
     let activations_type = format!("memref<{}xi8>", plan.activation_bytes);
     let arena_type = format!("memref<{}xi8>", arena_bytes.max(1));
 
+    let mut library = KernelLibrary::default();
     let mut init = Function::new(program, plan, "%act", "%params");
     for step in &program.init {
-        init.step(step)?;
+        init.step(step, &mut library)?;
     }
     let init = init.text.finish(
         &format!("func.func @{INIT}(%params: {params_type}) {{"),
@@ -50,7 +53,7 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
 
     let mut forward = Function::new(program, plan, "%act", "%params");
     for step in &program.forward {
-        forward.step(step)?;
+        forward.step(step, &mut library)?;
     }
     let forward = forward.text.finish(
         &format!(
@@ -58,7 +61,10 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
         ),
         "return",
     );
-    Ok(format!("module {{\n{init}{forward}}}\n"))
+    Ok(format!(
+        "module {{\n{}{init}{forward}}}\n",
+        library.functions.concat()
+    ))
 }
 
 /// A function being emitted, with the views it has made so far.
@@ -118,35 +124,135 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
         View { name, shape }
     }
 
-    fn step(&mut self, step: &Step) -> Result<(), LowerError> {
+    /// Emits `step` as a call of the kernel function for its
+    /// configuration (emitting that function the first time).
+    fn step(&mut self, step: &Step, library: &mut KernelLibrary) -> Result<(), LowerError> {
         let op = &step.op;
         let name = op_name(op);
-        let ins: Vec<View> = step.operands.iter().map(|&id| self.view(id)).collect();
-        let outs: Vec<View> = step.results.iter().map(|&id| self.view(id)).collect();
-        let f = &mut self.text;
-        let out = &outs[0];
-        let result = match name.as_str() {
-            "df.conv2d" => kernels::conv2d(f, op, &ins, out),
-            "df.pool2d" => kernels::pool2d(f, op, &ins, out),
-            "df.global_pool" => kernels::global_pool(f, op, &ins, out),
-            "df.add" => kernels::binary_op(f, "addf", &ins, out),
-            "df.mul" => kernels::binary_op(f, "mulf", &ins, out),
-            "df.activation" => kernels::activation(f, op, &ins, out),
-            "df.batch_norm" => kernels::batch_norm(f, op, &ins, out),
-            "df.fold_batch_norm" => kernels::fold_batch_norm(f, op, &ins, &outs),
-            "df.matmul" => kernels::matmul(f, op, &ins, out),
-            "df.softmax" => kernels::softmax(f, op, &ins, out),
-            "df.concat" => kernels::concat(f, op, &ins, out),
-            "df.resize" => kernels::resize(f, op, &ins, out),
-            "df.pad" => kernels::pad(f, op, &ins, out),
-            "df.reshape" | "df.flatten" => {
+        let (ins, outs): (Vec<View>, Vec<View>) =
+            if matches!(name.as_str(), "df.reshape" | "df.flatten") {
+                // Both are row-major: a copy between flat views of the bytes.
                 let flat = vec![self.program.values[step.results[0]].elements()];
-                let input = self.view_as(step.operands[0], flat.clone());
-                let output = self.view_as(step.results[0], flat);
-                kernels::copy_flat(&mut self.text, &input, &output)
-            }
-            other => Err(format!("'{other}' has no lowering yet")),
+                (
+                    vec![self.view_as(step.operands[0], flat.clone())],
+                    vec![self.view_as(step.results[0], flat)],
+                )
+            } else {
+                (
+                    step.operands.iter().map(|&id| self.view(id)).collect(),
+                    step.results.iter().map(|&id| self.view(id)).collect(),
+                )
+            };
+        let callee = library
+            .kernel(op, &name, &ins, &outs)
+            .map_err(|message| LowerError::at(op, &message))?;
+        let views: Vec<&View> = ins.iter().chain(&outs).collect();
+        let arguments: Vec<&str> = views.iter().map(|view| view.name.as_str()).collect();
+        let types: Vec<String> = views.iter().map(|view| memref_type(&view.shape)).collect();
+        self.text.line(format!(
+            "func.call @{callee}({}) : ({}) -> ()",
+            arguments.join(", "),
+            types.join(", ")
+        ));
+        Ok(())
+    }
+}
+
+/// One private function per distinct kernel: ops with the same name,
+/// attributes and shapes (ResNet-50's 53 convolutions need 23) share one, so
+/// LLVM optimises and generates each loop nest once.
+#[derive(Default)]
+struct KernelLibrary {
+    functions: Vec<String>,
+    by_key: HashMap<String, String>,
+}
+
+impl KernelLibrary {
+    /// The symbol of the kernel computing `op` from `ins` into `outs`.
+    fn kernel(
+        &mut self,
+        op: &OperationRef,
+        name: &str,
+        ins: &[View],
+        outs: &[View],
+    ) -> Result<String, String> {
+        let mut key = name.to_string();
+        for (identifier, attribute) in op.attributes() {
+            let identifier = identifier
+                .as_string_ref()
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            key.push_str(&format!(" {identifier}={attribute}"));
+        }
+        for view in ins.iter().chain(outs) {
+            key.push(' ');
+            key.push_str(&memref_type(&view.shape));
+        }
+        if let Some(symbol) = self.by_key.get(&key) {
+            return Ok(symbol.clone());
+        }
+        let symbol = format!(
+            "df_kernel_{}_{}",
+            self.functions.len(),
+            name.trim_start_matches("df.")
+        );
+        let argument = |i: usize, view: &View| View {
+            name: format!("%arg{i}"),
+            shape: view.shape.clone(),
         };
-        result.map_err(|message| LowerError::at(op, &message))
+        let args_in: Vec<View> = ins
+            .iter()
+            .enumerate()
+            .map(|(i, v)| argument(i, v))
+            .collect();
+        let args_out: Vec<View> = outs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| argument(ins.len() + i, v))
+            .collect();
+        let mut f = FunctionText::default();
+        let out = &args_out[0];
+        match name {
+            "df.conv2d" => kernels::conv2d(&mut f, op, &args_in, out),
+            "df.pool2d" => kernels::pool2d(&mut f, op, &args_in, out),
+            "df.global_pool" => kernels::global_pool(&mut f, op, &args_in, out),
+            "df.add" => kernels::binary_op(&mut f, "addf", &args_in, out),
+            "df.mul" => kernels::binary_op(&mut f, "mulf", &args_in, out),
+            "df.activation" => kernels::activation(&mut f, op, &args_in, out),
+            "df.batch_norm" => kernels::batch_norm(&mut f, op, &args_in, out),
+            "df.fold_batch_norm" => kernels::fold_batch_norm(&mut f, op, &args_in, &args_out),
+            "df.matmul" => kernels::matmul(&mut f, op, &args_in, out),
+            "df.softmax" => kernels::softmax(&mut f, op, &args_in, out),
+            "df.concat" => kernels::concat(&mut f, op, &args_in, out),
+            "df.resize" => kernels::resize(&mut f, op, &args_in, out),
+            "df.pad" => kernels::pad(&mut f, op, &args_in, out),
+            "df.reshape" | "df.flatten" => kernels::copy_flat(&mut f, &args_in[0], out),
+            other => Err(format!("'{other}' has no lowering yet")),
+        }?;
+        let parameters: Vec<String> = args_in
+            .iter()
+            .chain(&args_out)
+            .map(|view| {
+                format!(
+                    "{}: {} {{llvm.noalias}}",
+                    view.name,
+                    memref_type(&view.shape)
+                )
+            })
+            .collect();
+        // `noinline`: a kernel called from several places stays one copy.
+        // `noalias`: an op's operands and results are distinct tensors (the
+        // buffer plan places a result before the op's operands die), which
+        // lets LLVM vectorise without runtime overlap checks.
+        self.functions.push(f.finish(
+            &format!(
+                "func.func private @{symbol}({}) attributes {{passthrough = [\"noinline\"]}} {{",
+                parameters.join(", ")
+            ),
+            "return",
+        ));
+        self.by_key.insert(key, symbol.clone());
+        Ok(symbol)
     }
 }

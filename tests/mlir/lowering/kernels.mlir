@@ -4,33 +4,50 @@
 // columns each tap reaches are the loop bounds, no test per element.
 // CHECK-DAG: #[[ROWS_LO:.*]] = affine_map<(d0) -> (0, (-d0 + 1) ceildiv 2)>
 // CHECK-DAG: #[[ROWS_HI:.*]] = affine_map<(d0) -> (4, (-d0) floordiv 2 + 5)>
-// A padded pool tests each tap against the input and the padded input.
+// A padded pool tests each tap against the padded input (the divisor with
+// count_include_pad) and the input (the taps it reads).
 // CHECK-DAG: #[[PADDED:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 >= 0, -(d0 * 2 + d1 - 1) + 4 >= 0, d2 * 2 + d3 >= 0, -(d2 * 2 + d3 - 1) + 4 >= 0)>
 // CHECK-DAG: #[[INSIDE:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 - 1 >= 0, -(d0 * 2 + d1 - 1) + 3 >= 0, d2 * 2 + d3 - 1 >= 0, -(d2 * 2 + d3 - 1) + 3 >= 0)>
 
-// CHECK-LABEL: func.func @deepfuse_init
-// CHECK-LABEL: func.func @deepfuse_forward
-// CHECK-SAME: (%{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<1048576xi8>)
-// Every tensor is a view of the activation or parameter buffer.
-// CHECK: memref.view {{.*}} to memref<1x2x8x8xf32>
-// The conv: bias first, then taps over the rows and columns they reach.
-// CHECK: affine.for %[[Y:.*]] = max #[[ROWS_LO]](%{{.*}}) to min #[[ROWS_HI]](%{{.*}})
+// One private kernel per distinct configuration; operands never alias.
+// CHECK-LABEL: func.func private @df_kernel_0_conv2d(
+// CHECK-SAME: %{{.*}}: memref<1x2x8x8xf32> {llvm.noalias}
+// CHECK-SAME: attributes {passthrough = ["noinline"]}
+// Bias first, then each tap over the output rows and columns it reaches.
+// CHECK: affine.for %{{.*}} = max #[[ROWS_LO]](%{{.*}}) to min #[[ROWS_HI]](%{{.*}})
 // CHECK: arith.mulf
 // CHECK-NEXT: arith.addf
-// The relu.
+// CHECK-LABEL: func.func private @df_kernel_1_activation(
 // CHECK: arith.maximumf
-// The average pool divides by the taps inside the input (no count_include_pad).
+// CHECK-LABEL: func.func private @df_kernel_2_add(
+// CHECK-LABEL: func.func private @df_kernel_3_pool2d(
 // CHECK: affine.if #[[PADDED]]
 // CHECK: affine.if #[[INSIDE]]
-// CHECK: arith.divf
-// CHECK: return
+// The average divides by the taps inside the input (no count_include_pad).
+// CHECK: arith.divf %{{.*}}#0, %{{.*}}#1
+// CHECK-NOT: func.func private
+
+// CHECK-LABEL: func.func @deepfuse_init(
+// CHECK-LABEL: func.func @deepfuse_forward(
+// CHECK-SAME: %{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<{{[0-9]+}}xi8>, %{{.*}}: memref<1048576xi8>)
+// Every tensor is a view of the activation or the parameter buffer.
+// CHECK: memref.view {{.*}} to memref<1x2x8x8xf32>
+// CHECK: call @df_kernel_0_conv2d(
+// The two relus share one kernel.
+// CHECK-NEXT: call @df_kernel_1_activation(
+// CHECK-NEXT: call @df_kernel_1_activation(
+// CHECK-NEXT: call @df_kernel_2_add(
+// CHECK-NEXT: call @df_kernel_3_pool2d(
+// CHECK-NEXT: return
 func.func @net(%x: tensor<1x2x8x8xf32>) -> tensor<1x3x2x2xf32> {
   %w = df.param "w" : tensor<3x2x3x3xf32>
   %b = df.param "b" : tensor<3xf32>
   %c = df.conv2d %x, %w, %b strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1]
       : (tensor<1x2x8x8xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xf32>
   %r = df.activation relu %c : tensor<1x3x4x4xf32>
-  %p = df.pool2d avg %r kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
+  %r2 = df.activation relu %r : tensor<1x3x4x4xf32>
+  %s = df.add %r, %r2 : (tensor<1x3x4x4xf32>, tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  %p = df.pool2d avg %s kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
       : tensor<1x3x4x4xf32> -> tensor<1x3x2x2xf32>
   return %p : tensor<1x3x2x2xf32>
 }
