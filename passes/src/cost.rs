@@ -489,6 +489,11 @@ impl<'g> GroupModel<'g> {
         })
     }
 
+    /// The graph the group belongs to.
+    pub fn graph(&self) -> &'g LayerGraph {
+        self.graph
+    }
+
     /// The group's nodes, in topological order.
     pub fn nodes(&self) -> Vec<NodeId> {
         self.members.iter().map(|m| m.node).collect()

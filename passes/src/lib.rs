@@ -17,6 +17,7 @@ pub mod options;
 pub mod receptive_field;
 pub mod registry;
 pub mod schedule;
+pub mod tile_plan;
 pub mod tile_search;
 
 pub use options::{OptionError, PassOptions};

@@ -1,0 +1,699 @@
+//! The explicit tile plan of a fusion group: every step of its execution,
+//! the region of every tensor at that step, and the DMA transfers the step
+//! makes, byte for byte what the cost model ([`crate::cost`]) predicts.
+//!
+//! The cost model works with per-dimension statistics ([`DimStats`]): sums
+//! and maxima over tiles. A code generator needs the tiles themselves. This
+//! module enumerates them with the same backward inference (per dimension,
+//! per tile: an output's window is its proportional piece of the reference
+//! tile, hulled with what its readers in the group read; an operand's window
+//! is the reader's [`DimMap`] applied to the reader's window; a global pool
+//! reads the proportional piece of its input) and checks the result against
+//! the model's [`DimStats`] before returning it.
+//!
+//! **Supported subset.** Only what the model defines without ambiguity for
+//! one step at a time is planned; anything else is [`Unsupported`]:
+//!
+//! - overlaps recomputed along rows and columns (a cached overlap is accepted
+//!   only when no tensor actually keeps an overlap along that dimension, in
+//!   which case the model's numbers are those of recomputing);
+//! - a single channel chunk (`tile_c` at least the reference's channels), so
+//!   the loop order does not matter: row tiles outside, column tiles inside;
+//! - external inputs kept for all their uses in a step (one load of the hull
+//!   of the uses' windows) or streamed per use (one load per use), exactly as
+//!   the model decides (`stream_inputs`, and single-use inputs);
+//! - weights either all streamed (every weighted layer's weights loaded at
+//!   every step, [`WeightMode::Streamed`]) or all resident (each layer's
+//!   weights loaded once, before the first step, [`WeightMode::Resident`]).
+//!   [`plan`] takes the mode the evaluation chose and refuses a partial
+//!   residency; [`plan_with_weights`] takes it explicitly. As in the model,
+//!   streamed weights are loaded at every step, even at a step where the
+//!   layer computes nothing (an output smaller than the reference can have
+//!   empty pieces).
+//!
+//! Transfers are whole boxes: the model's streaming of inputs in chunks of
+//! `stream_channels` channels and of weights one output channel at a time
+//! (footprint matters) splits them without changing their bytes.
+//!
+//! **Writes.** Each group output is written exactly once: at every step, the
+//! step's *piece* of it, the reference tile mapped proportionally onto the
+//! output ([`crate::cost`]'s rule for outputs other than the reference). The
+//! pieces of one output partition it. An output also read inside the group
+//! (an intermediate that is also an output) is computed on a larger window
+//! (halo included) but only its piece is written. A global-pool accumulator
+//! is written once, after the last step.
+//!
+//! With these rules the summed bytes of a plan equal the model's traffic:
+//! input bytes equal `traffic.input`, output bytes `traffic.output`, and
+//! weight bytes `traffic.weight` when the evaluation keeps no weights
+//! resident, or the total of the weights when it keeps them all.
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::{
+    cost::{CostConfig, DimStats, GroupModel, Traffic},
+    graph::{Dim, Dims, LayerGraph, NodeId, OpKind, ValueId},
+    receptive_field::{DimMap, Interval, Region, dim_map},
+};
+
+pub use crate::cost::Tiling;
+
+/// How weights move in a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightMode {
+    /// Every weighted layer loads all its weights at every step (through the
+    /// one-output-channel buffer of the model); nothing stays on chip.
+    Streamed,
+    /// Every weighted layer's weights are loaded once, in
+    /// [`TilePlan::prologue`], and stay on chip for all steps.
+    Resident,
+}
+
+/// Why a tiling has no plan (yet).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum Unsupported {
+    /// A cached overlap that actually keeps data between tiles.
+    #[error(
+        "cached overlap along {dim:?}: value {value} keeps up to {overlap} indices between tiles; \
+         only recomputed overlaps are planned"
+    )]
+    CachedOverlap {
+        /// The dimension (`H` or `W`).
+        dim: Dim,
+        /// A value that keeps an overlap.
+        value: ValueId,
+        /// Its largest kept overlap.
+        overlap: i64,
+    },
+    /// Several channel chunks.
+    #[error(
+        "{chunks} channel chunks (tile_c = {tile_c} of {channels} channels); \
+         only a single chunk (tile_c >= {channels}) is planned"
+    )]
+    ChannelChunks {
+        /// Number of chunks.
+        chunks: usize,
+        /// The tiling's chunk size.
+        tile_c: i64,
+        /// Channels of the reference output.
+        channels: i64,
+    },
+    /// Some but not all weights resident.
+    #[error(
+        "partial weight residency: {resident} of {total} weight bytes resident; \
+         only none or all are planned"
+    )]
+    PartialResidency {
+        /// Bytes the evaluation keeps resident.
+        resident: u64,
+        /// Bytes of all weights.
+        total: u64,
+    },
+    /// The enumerated regions disagree with the cost model's statistics (a
+    /// bug in one of them).
+    #[error("the tile plan disagrees with the cost model: {0}")]
+    ModelMismatch(String),
+}
+
+/// A tensor the group touches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanTensor {
+    /// The value.
+    pub value: ValueId,
+    /// Its canonical `n x c x h x w` view (regions are boxes in it).
+    pub dims: Dims,
+    /// Bytes per element.
+    pub elem_bytes: u64,
+    /// The member producing it; `None` for an external input (read from
+    /// memory).
+    pub producer: Option<NodeId>,
+    /// Written to memory (read outside the group, a network output, or
+    /// dead).
+    pub is_output: bool,
+    /// The result of a global pool: a `n x c x 1 x 1` accumulator updated by
+    /// every step and written once after the last one.
+    pub accumulator: bool,
+    /// An external input loaded once per use (per reading layer operand) in
+    /// every step, instead of once per step for all its uses.
+    pub streamed: bool,
+}
+
+/// What a transfer moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TransferKind {
+    /// Activation read (counted as input traffic).
+    Input,
+    /// Weight read.
+    Weight,
+    /// Activation write.
+    Output,
+}
+
+/// The data of a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TransferData {
+    /// A box of an activation tensor.
+    Tensor {
+        /// Index into [`TilePlan::tensors`].
+        tensor: usize,
+        /// The box, in elements of the tensor's canonical view (never empty).
+        region: Region,
+    },
+    /// A range of one weight tensor of a layer, flattened.
+    Weight {
+        /// The layer.
+        node: NodeId,
+        /// Index into the node's [`crate::graph::Node::weights`].
+        weight: usize,
+        /// Elements `[start, end)` of the flattened weight (all of it here).
+        elements: Interval,
+    },
+}
+
+/// One DMA transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    /// Input, weight or output.
+    pub kind: TransferKind,
+    /// What it moves.
+    pub data: TransferData,
+    /// Bytes moved: elements times bytes per element (the batch counted
+    /// whole).
+    pub bytes: u64,
+    /// When, as an index into [`Step::layers`] (into [`TilePlan::nodes`]
+    /// for the prologue): loads happen before that layer runs, stores after.
+    pub layer: usize,
+}
+
+/// What one layer does in one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerStep {
+    /// The layer.
+    pub node: NodeId,
+    /// The region of its output it computes in this step ([`Region::EMPTY`]
+    /// when none); for a global pool, the accumulator's region it updates.
+    pub computes: Region,
+    /// Per activation operand (in operand order), the region it reads: a
+    /// sub-box of that operand's [`Step::regions`] entry.
+    pub reads: Vec<Region>,
+}
+
+/// One step: one row tile, one column tile, one channel chunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Row tile, column tile and channel chunk indices.
+    pub tile: [usize; 3],
+    /// The reference tile: rows, columns and channels of the grid
+    /// ([`GroupModel::grid`]) this step covers (batch `[0, 1)`).
+    pub reference: Region,
+    /// Per tensor (indexed like [`TilePlan::tensors`]), the region on chip in
+    /// this step: loaded for a kept external input (a streamed one is loaded
+    /// per use, see [`LayerStep::reads`]), computed for the others
+    /// ([`Region::EMPTY`] when the step needs none of it).
+    pub regions: Vec<Region>,
+    /// The layers, in execution order (that of [`TilePlan::nodes`]).
+    pub layers: Vec<LayerStep>,
+    /// The step's transfers, in execution order.
+    pub transfers: Vec<Transfer>,
+}
+
+/// The enumerated execution of a group under one tiling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TilePlan {
+    /// The tiling planned.
+    pub tiling: Tiling,
+    /// Weight handling.
+    pub weights: WeightMode,
+    /// The member nodes, in execution (topological) order.
+    pub nodes: Vec<NodeId>,
+    /// Every tensor the group touches: external inputs and members' results,
+    /// in order of first appearance (as the cost model indexes them).
+    pub tensors: Vec<PlanTensor>,
+    /// The tile grid's size: row tiles, column tiles, channel chunks.
+    pub tiles: [usize; 3],
+    /// Transfers before the first step (resident weights).
+    pub prologue: Vec<Transfer>,
+    /// The steps, row tiles outside, column tiles inside.
+    pub steps: Vec<Step>,
+}
+
+impl TilePlan {
+    /// Every transfer: the prologue's, then each step's.
+    pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
+        self.prologue
+            .iter()
+            .chain(self.steps.iter().flat_map(|s| s.transfers.iter()))
+    }
+
+    /// Summed bytes by kind.
+    pub fn traffic(&self) -> Traffic {
+        let mut traffic = Traffic::default();
+        for t in self.transfers() {
+            match t.kind {
+                TransferKind::Input => traffic.input += t.bytes,
+                TransferKind::Weight => traffic.weight += t.bytes,
+                TransferKind::Output => traffic.output += t.bytes,
+            }
+        }
+        traffic
+    }
+
+    /// The index in [`TilePlan::tensors`] of `value`.
+    pub fn tensor_of(&self, value: ValueId) -> Option<usize> {
+        self.tensors.iter().position(|t| t.value == value)
+    }
+}
+
+/// The plan of `tiling` with the weight handling the cost model chooses
+/// under `config`: [`WeightMode::Streamed`] when it keeps no weight
+/// resident, [`WeightMode::Resident`] when it keeps them all, else
+/// [`Unsupported::PartialResidency`]. The plan does not check that the
+/// tiling fits the capacity (the evaluation says so).
+pub fn plan(
+    model: &GroupModel,
+    tiling: &Tiling,
+    config: &CostConfig,
+) -> Result<TilePlan, Unsupported> {
+    let evaluation = model.evaluate_tiling(tiling, config);
+    let total = model.weight_bytes();
+    let weights = if evaluation.resident_weights == 0 {
+        WeightMode::Streamed
+    } else if evaluation.resident_weights == total {
+        WeightMode::Resident
+    } else {
+        return Err(Unsupported::PartialResidency {
+            resident: evaluation.resident_weights,
+            total,
+        });
+    };
+    plan_with_weights(model, tiling, weights)
+}
+
+/// A member, as the cost model sees it.
+struct Member {
+    node: NodeId,
+    output: usize,
+    uses: Vec<usize>,
+    accumulates: bool,
+}
+
+/// One read of a tensor by a member.
+struct Use {
+    tensor: usize,
+}
+
+/// The group's members, tensors and uses, indexed as in the cost model.
+struct Structure {
+    members: Vec<Member>,
+    tensors: Vec<PlanTensor>,
+    tensor_uses: Vec<Vec<usize>>,
+    uses: Vec<Use>,
+}
+
+impl Structure {
+    fn new(graph: &LayerGraph, nodes: &[NodeId]) -> Self {
+        let mut inside = vec![false; graph.nodes.len()];
+        for &node in nodes {
+            inside[node] = true;
+        }
+        let mut structure = Structure {
+            members: Vec::new(),
+            tensors: Vec::new(),
+            tensor_uses: Vec::new(),
+            uses: Vec::new(),
+        };
+        let mut tensor_of = std::collections::HashMap::new();
+        for &node in nodes {
+            let n = &graph.nodes[node];
+            let mut member_uses = Vec::new();
+            for op in &n.inputs {
+                let tensor = *tensor_of.entry(op.value).or_insert_with(|| {
+                    let value = &graph.values[op.value];
+                    structure.push_tensor(PlanTensor {
+                        value: op.value,
+                        dims: value.dims,
+                        elem_bytes: value.elem_bytes,
+                        producer: None,
+                        is_output: false,
+                        accumulator: false,
+                        streamed: false,
+                    })
+                });
+                structure.uses.push(Use { tensor });
+                structure.tensor_uses[tensor].push(structure.uses.len() - 1);
+                member_uses.push(structure.uses.len() - 1);
+            }
+            let value = &graph.values[n.output];
+            let accumulates = matches!(n.kind, OpKind::GlobalPool { .. });
+            let output = structure.push_tensor(PlanTensor {
+                value: n.output,
+                dims: value.dims,
+                elem_bytes: value.elem_bytes,
+                producer: Some(node),
+                is_output: value.consumers.iter().any(|&c| !inside[c])
+                    || value.consumers.is_empty()
+                    || graph.is_network_output(n.output),
+                accumulator: accumulates,
+                streamed: false,
+            });
+            tensor_of.insert(n.output, output);
+            structure.members.push(Member {
+                node,
+                output,
+                uses: member_uses,
+                accumulates,
+            });
+        }
+        structure
+    }
+
+    fn push_tensor(&mut self, tensor: PlanTensor) -> usize {
+        self.tensors.push(tensor);
+        self.tensor_uses.push(Vec::new());
+        self.tensors.len() - 1
+    }
+}
+
+/// `[start, end)` of a grid of `grid` mapped proportionally onto `size` (the
+/// cost model's rule for outputs).
+fn proportional(tile: Interval, grid: i64, size: i64) -> Interval {
+    if grid <= 0 || size <= 0 {
+        return Interval::EMPTY;
+    }
+    let map = |x: i64| if x >= grid { size } else { x * size / grid };
+    Interval::new(map(tile.start), map(tile.end))
+}
+
+/// The windows of one dimension at every tile.
+struct DimWindows {
+    /// Number of tiles.
+    count: usize,
+    /// Per tile, the reference tile.
+    reference: Vec<Interval>,
+    /// Per tensor and tile, the window on chip.
+    need: Vec<Vec<Interval>>,
+    /// Per tensor and tile, the piece written (outputs only).
+    piece: Vec<Vec<Interval>>,
+    /// Per use and tile, the window read.
+    read: Vec<Vec<Interval>>,
+}
+
+impl DimWindows {
+    /// The backward inference of the cost model (recomputed overlaps) along
+    /// `dim`, for tiles of `tile` of a grid of `grid`.
+    fn new(graph: &LayerGraph, s: &Structure, dim: Dim, tile: i64, grid: i64) -> Self {
+        let tile = tile.clamp(1, grid.max(1));
+        let count = ((grid.max(1) + tile - 1) / tile) as usize;
+        let reference: Vec<Interval> = (0..count as i64)
+            .map(|i| Interval::new(i * tile, ((i + 1) * tile).min(grid)))
+            .collect();
+        let nt = s.tensors.len();
+        let mut need = vec![vec![Interval::EMPTY; count]; nt];
+        let mut piece = vec![vec![Interval::EMPTY; count]; nt];
+        for (t, tensor) in s.tensors.iter().enumerate() {
+            if !tensor.is_output {
+                continue;
+            }
+            for i in 0..count {
+                piece[t][i] = if tensor.accumulator && dim != Dim::C {
+                    Interval::full(1)
+                } else {
+                    proportional(reference[i], grid, tensor.dims.get(dim))
+                };
+                need[t][i] = piece[t][i];
+            }
+        }
+        let mut read = vec![vec![Interval::EMPTY; count]; s.uses.len()];
+        for member in s.members.iter().rev() {
+            for (operand, &u) in member.uses.iter().enumerate() {
+                let t = s.uses[u].tensor;
+                let map: DimMap = dim_map(graph, member.node, operand, dim);
+                for i in 0..count {
+                    let rf = if member.accumulates && dim != Dim::C {
+                        proportional(reference[i], grid, s.tensors[t].dims.get(dim))
+                    } else {
+                        map.apply(need[member.output][i])
+                    };
+                    read[u][i] = rf;
+                    need[t][i] = need[t][i].hull(&rf);
+                }
+            }
+        }
+        DimWindows {
+            count,
+            reference,
+            need,
+            piece,
+            read,
+        }
+    }
+
+    /// Checks the windows against the cost model's statistics.
+    fn check(&self, s: &Structure, stats: &DimStats) -> Result<(), Unsupported> {
+        let mismatch = |what: String| Err(Unsupported::ModelMismatch(what));
+        if stats.count != self.count
+            || stats.window_max.len() != s.tensors.len()
+            || stats.use_sum.len() != s.uses.len()
+        {
+            return mismatch(format!("shape of the {:?} statistics", stats.dim));
+        }
+        let summary = |windows: &[Interval]| {
+            let max = windows.iter().map(Interval::len).max().unwrap_or(0);
+            let sum: i64 = windows.iter().map(Interval::len).sum();
+            (max, sum)
+        };
+        for (t, windows) in self.need.iter().enumerate() {
+            let (max, sum) = summary(windows);
+            let extent = windows
+                .iter()
+                .fold(Interval::EMPTY, |hull, w| hull.hull(w))
+                .len();
+            if (max, sum, extent) != (stats.window_max[t], stats.new_sum[t], stats.extent[t]) {
+                return mismatch(format!(
+                    "value {} along {:?}: windows max/sum/extent {max}/{sum}/{extent}, \
+                     model {}/{}/{}",
+                    s.tensors[t].value,
+                    stats.dim,
+                    stats.window_max[t],
+                    stats.new_sum[t],
+                    stats.extent[t]
+                ));
+            }
+        }
+        for (u, windows) in self.read.iter().enumerate() {
+            if summary(windows) != (stats.use_max[u], stats.use_sum[u]) {
+                return mismatch(format!(
+                    "a read of value {} along {:?}",
+                    s.tensors[s.uses[u].tensor].value, stats.dim
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The box of tensor `dims` with the given intervals (the batch whole);
+/// [`Region::EMPTY`] if any is empty.
+fn region(dims: Dims, c: Interval, h: Interval, w: Interval) -> Region {
+    let region = Region {
+        n: Interval::full(dims.n),
+        c,
+        h,
+        w,
+    };
+    if region.is_empty() {
+        Region::EMPTY
+    } else {
+        region
+    }
+}
+
+/// The plan of `tiling` with weights handled as `weights` (whatever the
+/// capacity: the plan does not check the footprint).
+pub fn plan_with_weights(
+    model: &GroupModel,
+    tiling: &Tiling,
+    weights: WeightMode,
+) -> Result<TilePlan, Unsupported> {
+    let graph = model.graph();
+    let nodes = model.nodes();
+    let mut s = Structure::new(graph, &nodes);
+    let [grid_c, grid_h, grid_w] = model.grid();
+
+    let values = |f: fn(&PlanTensor) -> bool| -> Vec<ValueId> {
+        s.tensors.iter().filter(|t| f(t)).map(|t| t.value).collect()
+    };
+    if values(|t| t.producer.is_none()) != model.external_inputs()
+        || values(|t| t.is_output) != model.outputs()
+    {
+        return Err(Unsupported::ModelMismatch(
+            "external inputs or outputs of the group".into(),
+        ));
+    }
+
+    let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
+    if chans.count != 1 {
+        return Err(Unsupported::ChannelChunks {
+            chunks: chans.count,
+            tile_c: tiling.tile_c,
+            channels: grid_c,
+        });
+    }
+    let rows = model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
+    let cols = model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
+    for stats in [&rows, &cols] {
+        if let Some(t) = (0..stats.overlap_max.len()).find(|&t| stats.overlap_max[t] > 0) {
+            return Err(Unsupported::CachedOverlap {
+                dim: stats.dim,
+                value: s.tensors.get(t).map_or(usize::MAX, |t| t.value),
+                overlap: stats.overlap_max[t],
+            });
+        }
+    }
+    // External inputs: streamed per use when asked, or when single-use (which
+    // costs nothing extra with one chunk); kept for all uses otherwise.
+    for (t, tensor) in s.tensors.iter_mut().enumerate() {
+        if tensor.producer.is_none() {
+            tensor.streamed = tiling.stream_inputs || s.tensor_uses[t].len() == 1;
+        }
+    }
+
+    let c = DimWindows::new(graph, &s, Dim::C, tiling.tile_c, grid_c);
+    let h = DimWindows::new(graph, &s, Dim::H, tiling.tile_h, grid_h);
+    let w = DimWindows::new(graph, &s, Dim::W, tiling.tile_w, grid_w);
+    c.check(&s, &chans)?;
+    h.check(&s, &rows)?;
+    w.check(&s, &cols)?;
+
+    let weight_transfers = |m: usize, p: usize| -> Vec<Transfer> {
+        let node = s.members[m].node;
+        graph.nodes[node]
+            .weights
+            .iter()
+            .enumerate()
+            .filter(|(_, weight)| weight.elements > 0 && weight.elem_bytes > 0)
+            .map(|(i, weight)| Transfer {
+                kind: TransferKind::Weight,
+                data: TransferData::Weight {
+                    node,
+                    weight: i,
+                    elements: Interval::new(0, weight.elements as i64),
+                },
+                bytes: weight.elements * weight.elem_bytes,
+                layer: p,
+            })
+            .collect()
+    };
+    let prologue = match weights {
+        WeightMode::Streamed => Vec::new(),
+        WeightMode::Resident => (0..s.members.len())
+            .flat_map(|m| weight_transfers(m, m))
+            .collect(),
+    };
+
+    let tensor_transfer = |kind, tensor: usize, region: Region, layer: usize| Transfer {
+        kind,
+        data: TransferData::Tensor { tensor, region },
+        bytes: region.elements() * s.tensors[tensor].elem_bytes,
+        layer,
+    };
+    let mut steps = Vec::with_capacity(h.count * w.count);
+    let last = (h.count - 1, w.count - 1);
+    for r in 0..h.count {
+        for col in 0..w.count {
+            let regions: Vec<Region> = s
+                .tensors
+                .iter()
+                .enumerate()
+                .map(|(t, tensor)| region(tensor.dims, c.need[t][0], h.need[t][r], w.need[t][col]))
+                .collect();
+            let mut layers = Vec::with_capacity(s.members.len());
+            let mut transfers = Vec::new();
+            let mut loaded = vec![false; s.tensors.len()];
+            for (p, member) in s.members.iter().enumerate() {
+                let mut reads = Vec::with_capacity(member.uses.len());
+                for &u in &member.uses {
+                    let t = s.uses[u].tensor;
+                    let tensor = &s.tensors[t];
+                    let read = region(tensor.dims, c.read[u][0], h.read[u][r], w.read[u][col]);
+                    reads.push(read);
+                    if tensor.producer.is_some() {
+                        continue;
+                    }
+                    let load = if tensor.streamed {
+                        read
+                    } else if !loaded[t] {
+                        loaded[t] = true;
+                        regions[t]
+                    } else {
+                        continue;
+                    };
+                    if !load.is_empty() {
+                        transfers.push(tensor_transfer(TransferKind::Input, t, load, p));
+                    }
+                }
+                if weights == WeightMode::Streamed {
+                    transfers.extend(weight_transfers(p, p));
+                }
+                let out = member.output;
+                let tensor = &s.tensors[out];
+                if tensor.is_output {
+                    let piece = if tensor.accumulator {
+                        // Complete after the last step.
+                        if (r, col) == last {
+                            region(
+                                tensor.dims,
+                                c.piece[out][0],
+                                Interval::full(tensor.dims.h),
+                                Interval::full(tensor.dims.w),
+                            )
+                        } else {
+                            Region::EMPTY
+                        }
+                    } else {
+                        region(
+                            tensor.dims,
+                            c.piece[out][0],
+                            h.piece[out][r],
+                            w.piece[out][col],
+                        )
+                    };
+                    if !piece.is_empty() {
+                        transfers.push(tensor_transfer(TransferKind::Output, out, piece, p));
+                    }
+                }
+                layers.push(LayerStep {
+                    node: member.node,
+                    computes: regions[out],
+                    reads,
+                });
+            }
+            steps.push(Step {
+                tile: [r, col, 0],
+                reference: Region {
+                    n: Interval::full(1),
+                    c: c.reference[0],
+                    h: h.reference[r],
+                    w: w.reference[col],
+                },
+                regions,
+                layers,
+                transfers,
+            });
+        }
+    }
+    Ok(TilePlan {
+        tiling: *tiling,
+        weights,
+        nodes,
+        tensors: s.tensors,
+        tiles: [h.count, w.count, 1],
+        prologue,
+        steps,
+    })
+}
+
+#[cfg(test)]
+mod tests;
