@@ -118,6 +118,7 @@ impl Compiler {
         pass_manager
             .run(&mut module)
             .map_err(|_| format!("{name}: scheduling failed ({df_pipeline})"))?;
+        llvm_pipeline::dump_stage("df-scheduled", &module);
         lower_module(&context, &module, self.options.scratchpad)
     }
 

@@ -7,7 +7,11 @@
 //! as SVG `<text>` for the viewer to render, and laid out with plotters'
 //! estimate of its size.
 
-use plotters::{coord::Shift, prelude::*};
+use plotters::{
+    coord::Shift,
+    prelude::*,
+    style::text_anchor::{HPos, Pos, VPos},
+};
 
 use super::{
     Totals,
@@ -75,13 +79,22 @@ fn chart<DB: DrawingBackend>(
         ),
         ("naive", network.points.iter().map(|p| &p.naive).collect()),
     ];
-    let top = series
-        .iter()
-        .flat_map(|(_, totals)| totals.iter().filter_map(|t| t.as_ref()))
-        .map(|t| mb(t.traffic.total))
-        .fold(compulsory, f64::max)
-        .max(1e-3)
-        * 1.08;
+    // The highest traffic among the points `range` (by capacity index).
+    let highest = |range: std::ops::Range<usize>| {
+        series
+            .iter()
+            .flat_map(|(_, totals)| totals[range.clone()].iter().filter_map(|t| t.as_ref()))
+            .map(|t| mb(t.traffic.total))
+            .fold(0.0, f64::max)
+    };
+    let n = network.points.len();
+    let top = highest(0..n).max(compulsory).max(1e-3) * 1.1;
+    // The legend goes in the upper corner whose half of the plot is lower.
+    let legend = if highest(n / 2..n) <= highest(0..n.div_ceil(2)) {
+        SeriesLabelPosition::UpperRight
+    } else {
+        SeriesLabelPosition::UpperLeft
+    };
 
     let mut chart = ChartBuilder::on(area)
         .caption(
@@ -108,6 +121,7 @@ fn chart<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_labels(exponents.len().max(2))
+        .light_line_style(TRANSPARENT)
         .x_desc("scratchpad capacity (log2 scale)")
         .y_desc("total off-chip traffic (MB)")
         .x_label_formatter(&label)
@@ -141,9 +155,22 @@ fn chart<DB: DrawingBackend>(
         .map_err(error)?
         .label("compulsory")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], BLACK.stroke_width(1)));
+    // Capacities where deepfuse does not fit.
+    let note = TextStyle::from(("sans-serif", 12))
+        .color(&RGBColor(0x60, 0x60, 0x60))
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart
+        .draw_series(
+            exponents
+                .iter()
+                .zip(&network.points)
+                .filter(|(_, p)| p.deepfuse.is_none())
+                .map(|(&x, _)| Text::new("infeasible", (x, top * 0.02), note.clone())),
+        )
+        .map_err(error)?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()

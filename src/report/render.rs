@@ -206,12 +206,17 @@ pub fn render_sweep_table(sweep: &Sweep) -> String {
         w(
             &mut out,
             format!(
-                "{}: {} ops after df-canonicalize; scratchpad sweep {} .. {} ({} capacities){}; {}",
+                "{}: {} ops after df-canonicalize; scratchpad sweep {} .. {} ({} {}){}; {}",
                 network.function,
                 network.ops,
                 capacity(first),
                 capacity(last),
                 sweep.capacities.len(),
+                if sweep.capacities.len() == 1 {
+                    "capacity"
+                } else {
+                    "capacities"
+                },
                 if sweep.double_buffer {
                     ", double-buffered"
                 } else {
@@ -232,7 +237,7 @@ pub fn render_sweep_table(sweep: &Sweep) -> String {
         w(&mut out, String::new());
         let row = |cells: [&str; 7]| {
             format!(
-                "{:>10}  {:>15} {:>6}  {:>15}  {:>15}  {:>12}  {:>14}",
+                "{:>10}  {:>15}  {:>6}  {:>15}  {:>15}  {:>21}  {:>14}",
                 cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]
             )
         };
@@ -244,7 +249,7 @@ pub fn render_sweep_table(sweep: &Sweep) -> String {
                 "groups",
                 "layer-by-layer",
                 "naive",
-                "/ compulsory",
+                "deepfuse / compulsory",
                 "saved vs naive",
             ]),
         );
