@@ -7,6 +7,11 @@
 //! module, and [`Compiled::load_params`] / [`Compiled::run`] execute it
 //! with the runtime.
 //!
+//! Not yet generated: the staging of each fusion region's tiles through the
+//! scratchpad (see docs/lowering.md). Regions run op by op on the
+//! activation buffer, so every schedule computes the same thing the same way
+//! and the runtime counts no DMA traffic yet.
+//!
 //! ```
 //! use deepfuse::compile::{CompileOptions, Compiler};
 //! use deepfuse::interpreter::Tensor;
@@ -87,6 +92,15 @@ pub struct Lowered {
     pub outputs: Vec<program::ValueId>,
     /// Number of fusion regions (the runtime counts traffic per region).
     pub regions: usize,
+    /// Per region, the traffic its schedule predicts.
+    pub predicted: Vec<Option<deepfuse_passes::cost::Traffic>>,
+}
+
+impl Lowered {
+    /// The schedule's predicted traffic summed over every region.
+    pub fn predicted_total(&self) -> deepfuse_passes::cost::Traffic {
+        self.predicted.iter().flatten().copied().sum()
+    }
 }
 
 /// Compiles df networks.
@@ -351,5 +365,6 @@ fn lower_module(
         inputs: program.inputs.clone(),
         outputs: program.outputs.clone(),
         regions: program.regions,
+        predicted: program.predicted.clone(),
     })
 }

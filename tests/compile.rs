@@ -29,6 +29,10 @@ pub fn trials() -> Vec<Trial> {
         check("example_under_every_schedule", example_under_every_schedule),
         check("emits_every_stage", emits_every_stage),
         check("errors_are_messages", errors_are_messages),
+        check(
+            "predicted_traffic_is_the_reports",
+            predicted_traffic_is_the_reports,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -155,5 +159,31 @@ fn errors_are_messages() -> Result<(), Failed> {
         .compile(deepfuse::examples::TINY_CNN, "tiny.mlir")
         .expect_err("64 bytes fit nothing");
     assert!(error.contains("scheduling failed"), "{error}");
+    Ok(())
+}
+
+/// The traffic the compiled regions' schedules predict is what `deepfuse
+/// report` prints for the same network and scratchpad.
+fn predicted_traffic_is_the_reports() -> Result<(), Failed> {
+    for scratchpad in [64u64 << 10, 1 << 20] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Dp,
+        };
+        let lowered = Compiler::new(options).lower(deepfuse::examples::TINY_CNN, "tiny.mlir")?;
+        let graphs = deepfuse::report::load_graphs(deepfuse::examples::TINY_CNN, "tiny.mlir")?;
+        let schedule_options = deepfuse::passes::schedule::ScheduleOptions::new(scratchpad);
+        let report = deepfuse::report::analyse(&graphs[0], Strategy::Dp, &schedule_options)?;
+        let predicted = lowered.predicted_total();
+        assert_eq!(lowered.regions, report.deepfuse.groups);
+        assert_eq!(
+            predicted.total(),
+            report.deepfuse.traffic.total,
+            "{scratchpad}"
+        );
+        assert_eq!(predicted.input, report.deepfuse.traffic.input);
+        assert_eq!(predicted.weight, report.deepfuse.traffic.weight);
+        assert_eq!(predicted.output, report.deepfuse.traffic.output);
+    }
     Ok(())
 }

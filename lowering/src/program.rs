@@ -11,9 +11,11 @@
 
 use std::collections::HashMap;
 
-use deepfuse_passes::{attributes::tensor_shape, ir::op_name};
+use deepfuse_passes::{attributes::tensor_shape, cost::Traffic, ir::op_name};
 use melior::ir::{
-    BlockLike, BlockRef, OperationRef, RegionLike, Value, ValueLike, operation::OperationLike,
+    BlockLike, BlockRef, OperationRef, RegionLike, Value, ValueLike,
+    attribute::{DictionaryAttribute, IntegerAttribute},
+    operation::OperationLike,
 };
 
 use crate::LowerError;
@@ -88,6 +90,9 @@ pub struct Program<'c, 'a> {
     pub forward: Vec<Step<'c, 'a>>,
     /// Number of `df.fusion_region` ops.
     pub regions: usize,
+    /// Per fusion region, the off-chip traffic its `schedule` attribute
+    /// predicts (`None` for a region without one).
+    pub predicted: Vec<Option<Traffic>>,
 }
 
 /// Reads the first `func.func` of a module body.
@@ -132,10 +137,28 @@ impl Default for Builder<'_, '_> {
                 init: Vec::new(),
                 forward: Vec::new(),
                 regions: 0,
+                predicted: Vec::new(),
             },
             ids: HashMap::new(),
         }
     }
+}
+
+/// `schedule.traffic.{input, weight, output}` of a `df.fusion_region`.
+fn predicted_traffic(op: &OperationRef) -> Option<Traffic> {
+    let schedule = DictionaryAttribute::try_from(op.attribute("schedule").ok()?).ok()?;
+    let traffic = DictionaryAttribute::try_from(schedule.element_by_name("traffic")?).ok()?;
+    let bytes = |name: &str| {
+        let value = IntegerAttribute::try_from(traffic.element_by_name(name)?)
+            .ok()?
+            .value();
+        u64::try_from(value).ok()
+    };
+    Some(Traffic {
+        input: bytes("input")?,
+        weight: bytes("weight")?,
+        output: bytes("output")?,
+    })
 }
 
 fn key(value: Value) -> usize {
@@ -246,6 +269,7 @@ impl<'c, 'a> Builder<'c, 'a> {
     ) -> Result<(), LowerError> {
         let index = self.program.regions;
         self.program.regions += 1;
+        self.program.predicted.push(predicted_traffic(&op));
         let body = op
             .region(0)
             .ok()

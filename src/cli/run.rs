@@ -131,14 +131,28 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
             result.latency.as_secs_f64()
         ));
         if args.stats {
-            let total = result.stats.total;
+            let counted = result.stats.total;
+            let predicted = compiled.lowered.predicted_total();
             line(format!(
-                "  counted DMA: input {} B, weight {} B, output {} B ({} calls)",
-                thousands(total.input),
-                thousands(total.weight),
-                thousands(total.output),
+                "  off-chip traffic over {} fusion regions:",
+                compiled.lowered.regions
+            ));
+            line(format!(
+                "    predicted by the schedule: input {} B, weight {} B, output {} B",
+                thousands(predicted.input),
+                thousands(predicted.weight),
+                thousands(predicted.output)
+            ));
+            line(format!(
+                "    counted by the runtime:    input {} B, weight {} B, output {} B ({} DMA calls)",
+                thousands(counted.input),
+                thousands(counted.weight),
+                thousands(counted.output),
                 thousands(result.stats.dma_calls)
             ));
+            if result.stats.dma_calls == 0 {
+                line("    (no DMA yet: regions are not staged through the scratchpad, docs/lowering.md)".into());
+            }
         }
         if args.check {
             let reference = interpreter::run_function(&function, params.as_ref(), inputs)
