@@ -266,7 +266,11 @@ impl Compiled {
             let init: unsafe extern "C" fn(*mut u8) = std::mem::transmute(init);
             init(buffer.as_mut_ptr());
         }
-        Ok(Parameters(buffer))
+        // What only init read (the weights batch norms were folded from) is
+        // placed last: keep only the forward function's prefix.
+        let kept =
+            AlignedBuffer::from_bytes(&buffer.as_slice()[..plan.forward_param_bytes as usize]);
+        Ok(Parameters(kept))
     }
 
     /// Runs the network on `inputs` (one per entry argument, in order).

@@ -33,6 +33,10 @@ pub fn trials() -> Vec<Trial> {
             "predicted_traffic_is_the_reports",
             predicted_traffic_is_the_reports,
         ),
+        check(
+            "init_only_parameters_come_last",
+            init_only_parameters_come_last,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -185,5 +189,20 @@ fn predicted_traffic_is_the_reports() -> Result<(), Failed> {
         assert_eq!(predicted.weight, report.deepfuse.traffic.weight);
         assert_eq!(predicted.output, report.deepfuse.traffic.output);
     }
+    Ok(())
+}
+
+/// The weights a batch norm is folded from are read by the init function
+/// only: they are placed after what the forward function reads, and the
+/// forward function is given only that prefix.
+fn init_only_parameters_come_last() -> Result<(), Failed> {
+    let lowered = Compiler::default().lower(deepfuse::examples::TINY_CNN, "tiny.mlir")?;
+    let plan = &lowered.plan;
+    assert!(plan.forward_param_bytes < plan.param_bytes, "{plan:?}");
+    let forward = format!(
+        "@deepfuse_forward(%arg0: memref<{}xi8>, %arg1: memref<{}xi8>",
+        plan.activation_bytes, plan.forward_param_bytes
+    );
+    assert!(lowered.affine.contains(&forward), "{}", lowered.affine);
     Ok(())
 }

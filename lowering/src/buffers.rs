@@ -29,8 +29,13 @@ pub struct BufferPlan {
     pub offsets: Vec<u64>,
     /// Size of the activation buffer: the plan's peak.
     pub activation_bytes: u64,
-    /// Size of the parameter buffer.
+    /// Size of the parameter buffer while the init function runs.
     pub param_bytes: u64,
+    /// Size of its prefix that the forward function reads: parameters only
+    /// the init function reads (the raw weights and statistics a batch norm
+    /// is folded from) are placed after it, so the host can drop them once
+    /// init has run.
+    pub forward_param_bytes: u64,
     /// The largest total of activations alive at once: a lower bound for any
     /// plan's peak.
     pub max_live_bytes: u64,
@@ -39,11 +44,23 @@ pub struct BufferPlan {
 /// Plans both buffers for `program`.
 pub fn plan(program: &Program) -> BufferPlan {
     let mut offsets = vec![0; program.values.len()];
+    let mut read_by_forward = vec![false; program.values.len()];
+    for step in &program.forward {
+        for &operand in &step.operands {
+            read_by_forward[operand] = true;
+        }
+    }
     let mut param_bytes = 0;
-    for (id, value) in program.values.iter().enumerate() {
-        if value.is_parameter() {
-            offsets[id] = param_bytes;
-            param_bytes += align(value.bytes());
+    let mut forward_param_bytes = 0;
+    for forward in [true, false] {
+        for (id, value) in program.values.iter().enumerate() {
+            if value.is_parameter() && read_by_forward[id] == forward {
+                offsets[id] = param_bytes;
+                param_bytes += align(value.bytes());
+            }
+        }
+        if forward {
+            forward_param_bytes = param_bytes;
         }
     }
 
@@ -86,6 +103,7 @@ pub fn plan(program: &Program) -> BufferPlan {
         offsets,
         activation_bytes: pool.peak.max(ALIGN),
         param_bytes: param_bytes.max(ALIGN),
+        forward_param_bytes: forward_param_bytes.max(ALIGN),
         max_live_bytes: pool.max_live,
     }
 }

@@ -183,9 +183,10 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
         thousands(first.stats.dma_calls)
     ));
     line(format!(
-        "  memory:   activations {:.2} MB (plan peak; largest live set {:.2} MB), parameters {:.2} MB, scratchpad {} B",
+        "  memory:   activations {:.2} MB (plan peak; largest live set {:.2} MB), parameters {:.2} MB ({:.2} MB while init runs), scratchpad {} B",
         mb(plan.activation_bytes),
         mb(plan.max_live_bytes),
+        mb(plan.forward_param_bytes),
         mb(plan.param_bytes),
         thousands(compiler.options.scratchpad)
     ));

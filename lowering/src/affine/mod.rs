@@ -38,11 +38,12 @@ pub const FORWARD: &str = "deepfuse_forward";
 /// scratchpad arena of `arena_bytes`.
 pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<String, LowerError> {
     let params_type = format!("memref<{}xi8>", plan.param_bytes);
+    let forward_params_type = format!("memref<{}xi8>", plan.forward_param_bytes);
     let activations_type = format!("memref<{}xi8>", plan.activation_bytes);
     let arena_type = format!("memref<{}xi8>", arena_bytes.max(1));
 
     let mut library = KernelLibrary::default();
-    let mut init = Function::new(program, plan, "%act", "%params");
+    let mut init = Function::new(program, plan, "%act", "%params", plan.param_bytes);
     for step in &program.init {
         init.step(step, &mut library)?;
     }
@@ -51,13 +52,13 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
         "return",
     );
 
-    let mut forward = Function::new(program, plan, "%act", "%params");
+    let mut forward = Function::new(program, plan, "%act", "%params", plan.forward_param_bytes);
     for step in &program.forward {
         forward.step(step, &mut library)?;
     }
     let forward = forward.text.finish(
         &format!(
-            "func.func @{FORWARD}(%act: {activations_type}, %params: {params_type}, %arena: {arena_type}) {{"
+            "func.func @{FORWARD}(%act: {activations_type}, %params: {forward_params_type}, %arena: {arena_type}) {{"
         ),
         "return",
     );
@@ -73,6 +74,8 @@ struct Function<'p, 'c, 'a> {
     plan: &'p BufferPlan,
     activations: &'static str,
     params: &'static str,
+    /// Size of the parameter buffer this function is given.
+    param_bytes: u64,
     text: FunctionText,
     views: HashMap<(ValueId, Vec<i64>), String>,
 }
@@ -83,12 +86,14 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
         plan: &'p BufferPlan,
         activations: &'static str,
         params: &'static str,
+        param_bytes: u64,
     ) -> Self {
         Self {
             program,
             plan,
             activations,
             params,
+            param_bytes,
             text: FunctionText::default(),
             views: HashMap::new(),
         }
@@ -110,7 +115,7 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
         }
         let value = &self.program.values[id];
         let (buffer, bytes) = if value.is_parameter() {
-            (self.params, self.plan.param_bytes)
+            (self.params, self.param_bytes)
         } else {
             (self.activations, self.plan.activation_bytes)
         };
