@@ -260,38 +260,38 @@ pub enum GroupError {
 
 /// An activation tensor the group touches.
 #[derive(Clone, Debug)]
-struct TensorInfo {
-    value: ValueId,
-    dims: Dims,
-    elem_bytes: u64,
+pub(crate) struct TensorInfo {
+    pub(crate) value: ValueId,
+    pub(crate) dims: Dims,
+    pub(crate) elem_bytes: u64,
     /// The member producing it; `None` for an external input.
-    producer: Option<usize>,
+    pub(crate) producer: Option<usize>,
     /// Read outside the group, returned, or dead: written to memory.
-    is_output: bool,
+    pub(crate) is_output: bool,
     /// The result of a global pool: a persistent 1x1 accumulator.
-    accumulator: bool,
+    pub(crate) accumulator: bool,
     /// Uses by members (indices into `uses`).
-    uses: Vec<usize>,
+    pub(crate) uses: Vec<usize>,
 }
 
 /// A member node.
 #[derive(Clone, Debug)]
-struct MemberInfo {
-    node: NodeId,
-    output: usize,
-    uses: Vec<usize>,
+pub(crate) struct MemberInfo {
+    pub(crate) node: NodeId,
+    pub(crate) output: usize,
+    pub(crate) uses: Vec<usize>,
     weight_bytes: u64,
     out_channels: i64,
-    accumulates: bool,
+    pub(crate) accumulates: bool,
     elementwise: bool,
 }
 
 /// One read of a tensor by a member.
 #[derive(Clone, Copy, Debug)]
-struct UseInfo {
+pub(crate) struct UseInfo {
     member: usize,
     operand: usize,
-    tensor: usize,
+    pub(crate) tensor: usize,
 }
 
 /// What an evaluation derives from the channel chunking alone
@@ -345,9 +345,9 @@ impl Scratch {
 #[derive(Clone, Debug)]
 pub struct GroupModel<'g> {
     graph: &'g LayerGraph,
-    members: Vec<MemberInfo>,
-    tensors: Vec<TensorInfo>,
-    uses: Vec<UseInfo>,
+    pub(crate) members: Vec<MemberInfo>,
+    pub(crate) tensors: Vec<TensorInfo>,
+    pub(crate) uses: Vec<UseInfo>,
     /// Member whose output (or, for a global pool, whose input) defines the
     /// tile grid.
     reference: usize,
@@ -364,7 +364,7 @@ pub struct GroupModel<'g> {
 }
 
 /// `[start, end)` of a grid of `grid` mapped proportionally onto `size`.
-fn proportional(tile: Interval, grid: i64, size: i64) -> Interval {
+pub(crate) fn proportional(tile: Interval, grid: i64, size: i64) -> Interval {
     if grid <= 0 || size <= 0 {
         return Interval::EMPTY;
     }

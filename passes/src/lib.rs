@@ -14,6 +14,8 @@ pub mod fusion_regions;
 pub mod graph;
 pub mod ir;
 pub mod options;
+#[cfg(test)]
+mod random_graphs;
 pub mod receptive_field;
 pub mod registry;
 pub mod schedule;

@@ -52,8 +52,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::{
-    cost::{CostConfig, DimStats, GroupModel, Traffic},
-    graph::{Dim, Dims, LayerGraph, NodeId, OpKind, ValueId},
+    cost::{CostConfig, DimStats, GroupModel, MemberInfo, Traffic, UseInfo, proportional},
+    graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
 };
 
@@ -291,99 +291,37 @@ pub fn plan(
     plan_with_weights(model, tiling, weights)
 }
 
-/// A member, as the cost model sees it.
-struct Member {
-    node: NodeId,
-    output: usize,
-    uses: Vec<usize>,
-    accumulates: bool,
-}
-
-/// One read of a tensor by a member.
-struct Use {
-    tensor: usize,
-}
-
-/// The group's members, tensors and uses, indexed as in the cost model.
-struct Structure {
-    members: Vec<Member>,
+/// The group's members, tensors and uses as the cost model analysed them
+/// (same indices), with the tensors as the plan describes them.
+struct Structure<'m> {
+    members: &'m [MemberInfo],
     tensors: Vec<PlanTensor>,
-    tensor_uses: Vec<Vec<usize>>,
-    uses: Vec<Use>,
+    tensor_uses: Vec<&'m [usize]>,
+    uses: &'m [UseInfo],
 }
 
-impl Structure {
-    fn new(graph: &LayerGraph, nodes: &[NodeId]) -> Self {
-        let mut inside = vec![false; graph.nodes.len()];
-        for &node in nodes {
-            inside[node] = true;
+impl<'m> Structure<'m> {
+    fn new(model: &'m GroupModel) -> Self {
+        let members = model.members.as_slice();
+        Structure {
+            members,
+            tensors: model
+                .tensors
+                .iter()
+                .map(|t| PlanTensor {
+                    value: t.value,
+                    dims: t.dims,
+                    elem_bytes: t.elem_bytes,
+                    producer: t.producer.map(|m| members[m].node),
+                    is_output: t.is_output,
+                    accumulator: t.accumulator,
+                    streamed: false,
+                })
+                .collect(),
+            tensor_uses: model.tensors.iter().map(|t| t.uses.as_slice()).collect(),
+            uses: &model.uses,
         }
-        let mut structure = Structure {
-            members: Vec::new(),
-            tensors: Vec::new(),
-            tensor_uses: Vec::new(),
-            uses: Vec::new(),
-        };
-        let mut tensor_of = std::collections::HashMap::new();
-        for &node in nodes {
-            let n = &graph.nodes[node];
-            let mut member_uses = Vec::new();
-            for op in &n.inputs {
-                let tensor = *tensor_of.entry(op.value).or_insert_with(|| {
-                    let value = &graph.values[op.value];
-                    structure.push_tensor(PlanTensor {
-                        value: op.value,
-                        dims: value.dims,
-                        elem_bytes: value.elem_bytes,
-                        producer: None,
-                        is_output: false,
-                        accumulator: false,
-                        streamed: false,
-                    })
-                });
-                structure.uses.push(Use { tensor });
-                structure.tensor_uses[tensor].push(structure.uses.len() - 1);
-                member_uses.push(structure.uses.len() - 1);
-            }
-            let value = &graph.values[n.output];
-            let accumulates = matches!(n.kind, OpKind::GlobalPool { .. });
-            let output = structure.push_tensor(PlanTensor {
-                value: n.output,
-                dims: value.dims,
-                elem_bytes: value.elem_bytes,
-                producer: Some(node),
-                is_output: value.consumers.iter().any(|&c| !inside[c])
-                    || value.consumers.is_empty()
-                    || graph.is_network_output(n.output),
-                accumulator: accumulates,
-                streamed: false,
-            });
-            tensor_of.insert(n.output, output);
-            structure.members.push(Member {
-                node,
-                output,
-                uses: member_uses,
-                accumulates,
-            });
-        }
-        structure
     }
-
-    fn push_tensor(&mut self, tensor: PlanTensor) -> usize {
-        self.tensors.push(tensor);
-        self.tensor_uses.push(Vec::new());
-        self.tensors.len() - 1
-    }
-}
-
-/// `[start, end)` of a grid of `grid` mapped proportionally onto `size` (the
-/// cost model's rule for outputs).
-fn proportional(tile: Interval, grid: i64, size: i64) -> Interval {
-    if grid <= 0 || size <= 0 {
-        return Interval::EMPTY;
-    }
-    let map = |x: i64| if x >= grid { size } else { x * size / grid };
-    Interval::new(map(tile.start), map(tile.end))
 }
 
 /// The windows of one dimension at every tile.
@@ -519,19 +457,8 @@ pub fn plan_with_weights(
 ) -> Result<TilePlan, Unsupported> {
     let graph = model.graph();
     let nodes = model.nodes();
-    let mut s = Structure::new(graph, &nodes);
+    let mut s = Structure::new(model);
     let [grid_c, grid_h, grid_w] = model.grid();
-
-    let values = |f: fn(&PlanTensor) -> bool| -> Vec<ValueId> {
-        s.tensors.iter().filter(|t| f(t)).map(|t| t.value).collect()
-    };
-    if values(|t| t.producer.is_none()) != model.external_inputs()
-        || values(|t| t.is_output) != model.outputs()
-    {
-        return Err(Unsupported::ModelMismatch(
-            "external inputs or outputs of the group".into(),
-        ));
-    }
 
     let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
     if chans.count != 1 {

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::graph::{GraphBuilder, PoolKind, Window};
+use crate::{
+    graph::{GraphBuilder, Window},
+    random_graphs::{Profile, Rng, random_graph},
+};
 
 /// A bottleneck block with a strided projection shortcut:
 /// x -> c1 -> r1 -> c2(s2) -> r2 -> c3 -> add(., ds(x)) -> r3.
@@ -89,84 +92,14 @@ fn too_small_a_scratchpad_names_the_op() {
     );
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// A random network of `ops` ops on 1x8x12x12 inputs. As a chain, every op
-/// reads the previous result; as a DAG, ops also read earlier results
-/// (joins by add or concat, forks by reuse).
-fn random_graph(rng: &mut Rng, ops: usize, dag: bool) -> LayerGraph {
-    let mut b = GraphBuilder::new("random", 4);
-    let mut values = vec![b.input(&[1, 8, 12, 12]).unwrap()];
-    for i in 0..ops {
-        let label = format!("n{i}");
-        let last = *values.last().unwrap();
-        let pick = if dag {
-            values[rng.below(values.len())]
-        } else {
-            last
-        };
-        let shape = b.shape(pick).to_vec();
-        let (c, h) = (shape[1], shape[2]);
-        let joinable: Vec<usize> = values
-            .iter()
-            .copied()
-            .filter(|&v| v != pick && b.shape(v)[2] == h)
-            .collect();
-        let choice = rng.below(if dag && !joinable.is_empty() { 7 } else { 5 });
-        let v = match choice {
-            0 => b
-                .conv2d(&label, pick, 8, Window::square(3, 1, 1), 1)
-                .unwrap(),
-            1 => b
-                .conv2d(&label, pick, 16, Window::square(1, 1, 0), 1)
-                .unwrap(),
-            2 => b.unary(&label, "relu", pick).unwrap(),
-            3 if h >= 6 => b
-                .pool2d(&label, pick, PoolKind::Max, Window::square(3, 2, 1), false)
-                .unwrap(),
-            3 => b
-                .conv2d(&label, pick, c, Window::square(3, 1, 1), c)
-                .unwrap(),
-            4 => b
-                .conv2d(&label, pick, 8, Window::square(3, 1, 2), 1)
-                .unwrap(),
-            5 => {
-                let other = joinable[rng.below(joinable.len())];
-                if b.shape(other) == b.shape(pick).to_vec().as_slice() {
-                    b.binary(&label, "add", pick, other).unwrap()
-                } else {
-                    b.concat(&label, &[pick, other]).unwrap()
-                }
-            }
-            _ => {
-                let other = joinable[rng.below(joinable.len())];
-                b.concat(&label, &[other, pick]).unwrap()
-            }
-        };
-        values.push(v);
-    }
-    // Every value nobody reads is an output.
-    let graph = b.clone().finish();
-    for (id, value) in graph.values.iter().enumerate() {
-        if value.consumers.is_empty() {
-            b.output(id);
-        }
-    }
-    b.finish()
-}
+/// Random networks on 1x8x12x12 inputs.
+const NETWORKS: Profile = Profile {
+    input: [1, 8, 12, 12],
+    channels: [8, 16],
+    pool_min_height: 6,
+    strided: false,
+    global_pool: false,
+};
 
 /// Memoised group costs by member bit set.
 struct Memo<'g> {
@@ -297,7 +230,7 @@ fn dp_is_exact_on_random_chains() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for case in 0..24 {
         let ops = 3 + case % 6;
-        let g = random_graph(&mut rng, ops, false);
+        let g = random_graph(&mut rng, ops, false, &NETWORKS);
         let capacity = [3_000u64, 8_000, 24_000, 200_000][case % 4];
         let options = ScheduleOptions {
             split_units: true,
@@ -336,7 +269,7 @@ fn dp_on_random_dags_is_exact_over_intervals_and_bounded_by_all_partitions() {
     let mut gaps = 0;
     for case in 0..24 {
         let ops = 3 + case % 5;
-        let g = random_graph(&mut rng, ops, true);
+        let g = random_graph(&mut rng, ops, true, &NETWORKS);
         let capacity = [4_000u64, 12_000, 48_000][case % 3];
         let options = ScheduleOptions::new(capacity);
         let mut memo = Memo {

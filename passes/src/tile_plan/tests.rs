@@ -5,7 +5,8 @@
 use super::*;
 use crate::{
     cost::{Evaluation, LoopOrder, Overlap},
-    graph::{GraphBuilder, PoolKind, Window},
+    graph::{GraphBuilder, Window},
+    random_graphs::{Profile, Rng, random_graph},
 };
 
 const BIG: u64 = 1 << 30;
@@ -413,95 +414,15 @@ fn unsupported_tilings_say_why() {
     );
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// A random network of `ops` ops on 1x4x9x9 inputs (as in the scheduler's
-/// brute-force tests, with strided convs, dilations, pools, 1x1 convs with
-/// stride 2 that skip rows, and, as a DAG, joins by add or concat).
-fn random_graph(rng: &mut Rng, ops: usize, dag: bool) -> LayerGraph {
-    let mut b = GraphBuilder::new("random", 4);
-    let mut values = vec![b.input(&[1, 4, 9, 9]).unwrap()];
-    for i in 0..ops {
-        let label = format!("n{i}");
-        let last = *values.last().unwrap();
-        let pick = if dag {
-            values[rng.below(values.len())]
-        } else {
-            last
-        };
-        let shape = b.shape(pick).to_vec();
-        let (c, h) = (shape[1], shape[2]);
-        let joinable: Vec<usize> = values
-            .iter()
-            .copied()
-            .filter(|&v| v != pick && b.shape(v)[2] == h)
-            .collect();
-        let choice = rng.below(if dag && !joinable.is_empty() { 9 } else { 7 });
-        let v = match choice {
-            0 => b
-                .conv2d(&label, pick, 4, Window::square(3, 1, 1), 1)
-                .unwrap(),
-            1 => b
-                .conv2d(&label, pick, 6, Window::square(1, 1, 0), 1)
-                .unwrap(),
-            2 => b.unary(&label, "relu", pick).unwrap(),
-            3 if h >= 4 => b
-                .pool2d(&label, pick, PoolKind::Max, Window::square(3, 2, 1), false)
-                .unwrap(),
-            3 => b
-                .conv2d(&label, pick, c, Window::square(3, 1, 1), c)
-                .unwrap(),
-            4 => b
-                .conv2d(&label, pick, 4, Window::square(3, 1, 2), 1)
-                .unwrap(),
-            5 if h >= 3 => b
-                .conv2d(&label, pick, 4, Window::square(1, 2, 0), 1)
-                .unwrap(),
-            5 => b.unary(&label, "relu", pick).unwrap(),
-            6 if h >= 3 => b
-                .conv2d(&label, pick, 4, Window::square(3, 2, 1), 1)
-                .unwrap(),
-            6 => b.unary(&label, "relu", pick).unwrap(),
-            7 => {
-                let other = joinable[rng.below(joinable.len())];
-                if b.shape(other) == b.shape(pick).to_vec().as_slice() {
-                    b.binary(&label, "add", pick, other).unwrap()
-                } else {
-                    b.concat(&label, &[pick, other]).unwrap()
-                }
-            }
-            _ => {
-                let other = joinable[rng.below(joinable.len())];
-                b.concat(&label, &[other, pick]).unwrap()
-            }
-        };
-        values.push(v);
-    }
-    if rng.below(3) == 0 {
-        let last = *values.last().unwrap();
-        values.push(b.global_pool("gp", last).unwrap());
-    }
-    let graph = b.clone().finish();
-    for (id, value) in graph.values.iter().enumerate() {
-        if value.consumers.is_empty() {
-            b.output(id);
-        }
-    }
-    b.finish()
-}
+/// Random networks on 1x4x9x9 inputs, with strided convs (1x1 stride-2
+/// convs skip rows), dilations, pools and sometimes a global pool.
+const NETWORKS: Profile = Profile {
+    input: [1, 4, 9, 9],
+    channels: [4, 6],
+    pool_min_height: 4,
+    strided: true,
+    global_pool: true,
+};
 
 /// Every element of every output written exactly once; every layer reads
 /// inside what the step has (computed or loaded); every output piece
@@ -591,7 +512,7 @@ fn plans_match_the_model_on_random_groups() {
     for case in 0..40 {
         let dag = case % 2 == 1;
         let ops = 2 + case % 5;
-        let g = random_graph(&mut rng, ops, dag);
+        let g = random_graph(&mut rng, ops, dag, &NETWORKS);
         let n = g.nodes.len();
         // Every interval of the topological order that forms a valid group.
         for start in 0..n {
