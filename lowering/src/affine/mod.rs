@@ -43,7 +43,7 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
     let arena_type = format!("memref<{}xi8>", arena_bytes.max(1));
 
     let mut library = KernelLibrary::default();
-    let mut init = Function::new(program, plan, "%act", "%params", plan.param_bytes);
+    let mut init = Function::new(program, plan, plan.param_bytes);
     for step in &program.init {
         init.step(step, &mut library)?;
     }
@@ -52,7 +52,7 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
         "return",
     );
 
-    let mut forward = Function::new(program, plan, "%act", "%params", plan.forward_param_bytes);
+    let mut forward = Function::new(program, plan, plan.forward_param_bytes);
     for step in &program.forward {
         forward.step(step, &mut library)?;
     }
@@ -72,8 +72,6 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
 struct Function<'p, 'c, 'a> {
     program: &'p Program<'c, 'a>,
     plan: &'p BufferPlan,
-    activations: &'static str,
-    params: &'static str,
     /// Size of the parameter buffer this function is given.
     param_bytes: u64,
     text: FunctionText,
@@ -81,18 +79,10 @@ struct Function<'p, 'c, 'a> {
 }
 
 impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
-    fn new(
-        program: &'p Program<'c, 'a>,
-        plan: &'p BufferPlan,
-        activations: &'static str,
-        params: &'static str,
-        param_bytes: u64,
-    ) -> Self {
+    fn new(program: &'p Program<'c, 'a>, plan: &'p BufferPlan, param_bytes: u64) -> Self {
         Self {
             program,
             plan,
-            activations,
-            params,
             param_bytes,
             text: FunctionText::default(),
             views: HashMap::new(),
@@ -115,9 +105,9 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
         }
         let value = &self.program.values[id];
         let (buffer, bytes) = if value.is_parameter() {
-            (self.params, self.param_bytes)
+            ("%params", self.param_bytes)
         } else {
-            (self.activations, self.plan.activation_bytes)
+            ("%act", self.plan.activation_bytes)
         };
         let offset = self.text.index(self.plan.offsets[id] as i64);
         let name = self.text.fresh("t");
