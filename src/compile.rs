@@ -34,7 +34,7 @@ use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use deepfuse_lowering::{
     affine, buffers,
     codegen::{CodegenOptions, JitModule, LlvmModule},
-    llvm_pipeline, program,
+    llvm_pipeline, program, staging,
 };
 use deepfuse_passes::schedule::Strategy;
 use deepfuse_runtime::{AlignedBuffer, Arena, Session, Stats};
@@ -94,12 +94,72 @@ pub struct Lowered {
     pub regions: usize,
     /// Per region, the traffic its schedule predicts.
     pub predicted: Vec<Option<deepfuse_passes::cost::Traffic>>,
+    /// Per region, its staging through the scratchpad, or why it runs op by
+    /// op without DMA.
+    pub staging: Vec<Result<staging::StagingSummary, String>>,
 }
 
 impl Lowered {
     /// The schedule's predicted traffic summed over every region.
     pub fn predicted_total(&self) -> deepfuse_passes::cost::Traffic {
         self.predicted.iter().flatten().copied().sum()
+    }
+
+    /// Number of regions staged through the scratchpad.
+    pub fn staged_regions(&self) -> usize {
+        self.staging.iter().filter(|s| s.is_ok()).count()
+    }
+
+    /// Every staged region and kind whose counted bytes differ from the
+    /// schedule's prediction, and every unstaged region that counted any.
+    pub fn traffic_mismatches(&self, stats: &Stats) -> Vec<TrafficMismatch> {
+        let mut mismatches = Vec::new();
+        for (region, staging) in self.staging.iter().enumerate() {
+            let counted = stats.regions.get(region).copied().unwrap_or_default();
+            let predicted = match (staging, self.predicted.get(region).copied().flatten()) {
+                (Ok(_), Some(predicted)) => predicted,
+                _ => deepfuse_passes::cost::Traffic::default(),
+            };
+            for (kind, predicted, counted) in [
+                ("input", predicted.input, counted.input),
+                ("weight", predicted.weight, counted.weight),
+                ("output", predicted.output, counted.output),
+            ] {
+                if predicted != counted {
+                    mismatches.push(TrafficMismatch {
+                        region,
+                        kind,
+                        predicted,
+                        counted,
+                    });
+                }
+            }
+        }
+        mismatches
+    }
+}
+
+/// A region and kind of traffic where the runtime counted other bytes than
+/// the schedule predicts (a bug in one of them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficMismatch {
+    /// The fusion region.
+    pub region: usize,
+    /// `input`, `weight` or `output`.
+    pub kind: &'static str,
+    /// Bytes predicted (0 for a region that is not staged).
+    pub predicted: u64,
+    /// Bytes counted.
+    pub counted: u64,
+}
+
+impl std::fmt::Display for TrafficMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "region {}: {} bytes predicted {}, counted {}",
+            self.region, self.kind, self.predicted, self.counted
+        )
     }
 }
 
@@ -354,7 +414,8 @@ fn lower_module(
     };
     let program = program::from_function(function).map_err(|e| e.to_string())?;
     let plan = buffers::plan(&program);
-    let text = affine::emit(&program, &plan, scratchpad).map_err(|e| e.to_string())?;
+    let staging = staging::analyse(&function, &program);
+    let text = affine::emit(&program, &plan, scratchpad, &staging).map_err(|e| e.to_string())?;
     // Parsed and verified here, so an emitter bug surfaces as an error at
     // the affine level rather than deeper in the pipeline; printed back so
     // `--emit affine` shows MLIR's canonical form.
@@ -370,5 +431,6 @@ fn lower_module(
         outputs: program.outputs.clone(),
         regions: program.regions,
         predicted: program.predicted.clone(),
+        staging: staging.iter().map(|s| s.summary()).collect(),
     })
 }

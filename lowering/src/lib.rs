@@ -6,6 +6,8 @@
 //!   activation);
 //! - [`buffers`]: the buffer plan (parameters packed, activations placed by
 //!   liveness), the analysis behind bufferization;
+//! - [`staging`]: which fusion regions run tile by tile through the
+//!   scratchpad, with their tile plans and arena buffers;
 //! - [`affine`]: the affine/memref/arith/math module computing every op on
 //!   views of the planned buffers;
 //! - [`llvm_pipeline`]: upstream MLIR passes down to the LLVM dialect;
@@ -19,6 +21,7 @@ pub mod buffers;
 pub mod codegen;
 pub mod llvm_pipeline;
 pub mod program;
+pub mod staging;
 
 use deepfuse_passes::ir::{describe_location, op_name};
 use melior::ir::{OperationRef, operation::OperationLike};

@@ -11,11 +11,14 @@
 
 use std::collections::HashMap;
 
-use deepfuse_passes::{attributes::tensor_shape, cost::Traffic, ir::op_name};
+use deepfuse_passes::{
+    attributes::tensor_shape,
+    cost::Traffic,
+    fusion_regions::{RegionSchedule, read_schedule},
+    ir::op_name,
+};
 use melior::ir::{
-    BlockLike, BlockRef, OperationRef, RegionLike, Value, ValueLike,
-    attribute::{DictionaryAttribute, IntegerAttribute},
-    operation::OperationLike,
+    BlockLike, BlockRef, OperationRef, RegionLike, Value, ValueLike, operation::OperationLike,
 };
 
 use crate::LowerError;
@@ -93,6 +96,10 @@ pub struct Program<'c, 'a> {
     /// Per fusion region, the off-chip traffic its `schedule` attribute
     /// predicts (`None` for a region without one).
     pub predicted: Vec<Option<Traffic>>,
+    /// Per fusion region, its `schedule` attribute read back.
+    pub schedules: Vec<Option<RegionSchedule>>,
+    /// Per fusion region, the `df.fusion_region` op.
+    pub region_ops: Vec<OperationRef<'c, 'a>>,
 }
 
 /// Reads the first `func.func` of a module body.
@@ -138,27 +145,12 @@ impl Default for Builder<'_, '_> {
                 forward: Vec::new(),
                 regions: 0,
                 predicted: Vec::new(),
+                schedules: Vec::new(),
+                region_ops: Vec::new(),
             },
             ids: HashMap::new(),
         }
     }
-}
-
-/// `schedule.traffic.{input, weight, output}` of a `df.fusion_region`.
-fn predicted_traffic(op: &OperationRef) -> Option<Traffic> {
-    let schedule = DictionaryAttribute::try_from(op.attribute("schedule").ok()?).ok()?;
-    let traffic = DictionaryAttribute::try_from(schedule.element_by_name("traffic")?).ok()?;
-    let bytes = |name: &str| {
-        let value = IntegerAttribute::try_from(traffic.element_by_name(name)?)
-            .ok()?
-            .value();
-        u64::try_from(value).ok()
-    };
-    Some(Traffic {
-        input: bytes("input")?,
-        weight: bytes("weight")?,
-        output: bytes("output")?,
-    })
 }
 
 fn key(value: Value) -> usize {
@@ -269,7 +261,10 @@ impl<'c, 'a> Builder<'c, 'a> {
     ) -> Result<(), LowerError> {
         let index = self.program.regions;
         self.program.regions += 1;
-        self.program.predicted.push(predicted_traffic(&op));
+        let schedule = read_schedule(&op).ok();
+        self.program.predicted.push(schedule.map(|s| s.traffic));
+        self.program.schedules.push(schedule);
+        self.program.region_ops.push(op);
         let body = op
             .region(0)
             .ok()

@@ -136,6 +136,13 @@ impl LoopOrder {
             LoopOrder::ChannelOuter => "channel-outer",
         }
     }
+
+    /// The order named `name` (see [`LoopOrder::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [LoopOrder::SpatialOuter, LoopOrder::ChannelOuter]
+            .into_iter()
+            .find(|order| order.name() == name)
+    }
 }
 
 /// How the overlap between neighbouring tiles is handled, per dimension.
@@ -163,6 +170,17 @@ impl Overlap {
             (true, false) => "cache-v",
             (true, true) => "cache",
         }
+    }
+
+    /// The handling named `name` (see [`Overlap::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [(false, false), (false, true), (true, false), (true, true)]
+            .into_iter()
+            .map(|(cache_rows, cache_cols)| Overlap {
+                cache_rows,
+                cache_cols,
+            })
+            .find(|overlap| overlap.name() == name)
     }
 }
 

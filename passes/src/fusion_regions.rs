@@ -20,6 +20,9 @@ use melior::{
     ir::{
         Attribute, Block, Identifier, Location, OperationRef, Region, RegionLike, Type, Value,
         ValueLike,
+        attribute::{
+            DenseI64ArrayAttribute, DictionaryAttribute, IntegerAttribute, StringAttribute,
+        },
         block::BlockLike,
         operation::{OperationBuilder, OperationLike},
     },
@@ -28,7 +31,7 @@ use melior::{
 use mlir_sys::{MlirOperation, MlirValue};
 
 use crate::{
-    cost::{CostConfig, parse_size},
+    cost::{CostConfig, LoopOrder, Overlap, Tiling, Traffic, parse_size},
     graph::from_ir,
     ir::{emit_error, op_name},
     options::{OptionError, OptionInfo, PassOptions},
@@ -174,6 +177,80 @@ pub fn schedule_attribute(group: &Group, strategy: Strategy, capacity: u64) -> S
         e.traffic.total(),
         e.traffic.weight,
     )
+}
+
+/// A `df.fusion_region`'s `schedule` attribute, read back: what
+/// [`schedule_attribute`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionSchedule {
+    /// The scratchpad capacity scheduled for.
+    pub capacity: u64,
+    /// The tiling chosen.
+    pub tiling: Tiling,
+    /// The model's footprint of that tiling.
+    pub footprint: u64,
+    /// Weight bytes the model keeps on chip.
+    pub resident_weights: u64,
+    /// The predicted off-chip traffic.
+    pub traffic: Traffic,
+}
+
+/// Reads the `schedule` attribute of a `df.fusion_region`.
+pub fn read_schedule(op: &OperationRef) -> Result<RegionSchedule, String> {
+    let attribute = op
+        .attribute("schedule")
+        .map_err(|_| "has no 'schedule' attribute".to_string())?;
+    let schedule = DictionaryAttribute::try_from(attribute)
+        .map_err(|_| "'schedule' is not a dictionary".to_string())?;
+    let entry = |name: &str| {
+        schedule
+            .element_by_name(name)
+            .ok_or_else(|| format!("'schedule' has no '{name}'"))
+    };
+    let integer_in = |dictionary: &DictionaryAttribute, name: &str| -> Result<u64, String> {
+        let value = dictionary
+            .element_by_name(name)
+            .and_then(|a| IntegerAttribute::try_from(a).ok())
+            .ok_or_else(|| format!("'schedule' has no integer '{name}'"))?
+            .value();
+        u64::try_from(value).map_err(|_| format!("'schedule.{name}' is negative"))
+    };
+    let string = |name: &str| -> Result<String, String> {
+        Ok(StringAttribute::try_from(entry(name)?)
+            .map_err(|_| format!("'schedule.{name}' is not a string"))?
+            .value()
+            .to_string())
+    };
+    let tile = DenseI64ArrayAttribute::try_from(entry("tile")?)
+        .ok()
+        .filter(|a| a.len() == 3)
+        .ok_or("'schedule.tile' is not an array of 3 integers")?;
+    let tile = |i: usize| tile.element(i).map_err(|e| e.to_string());
+    let order = string("order")?;
+    let overlap = string("overlap")?;
+    let stream_inputs = entry("stream_inputs")?.to_string() == "true";
+    let traffic = DictionaryAttribute::try_from(entry("traffic")?)
+        .map_err(|_| "'schedule.traffic' is not a dictionary".to_string())?;
+    Ok(RegionSchedule {
+        capacity: integer_in(&schedule, "capacity")?,
+        tiling: Tiling {
+            tile_h: tile(0)?,
+            tile_w: tile(1)?,
+            tile_c: tile(2)?,
+            order: LoopOrder::from_name(&order)
+                .ok_or_else(|| format!("unknown loop order '{order}'"))?,
+            overlap: Overlap::from_name(&overlap)
+                .ok_or_else(|| format!("unknown overlap handling '{overlap}'"))?,
+            stream_inputs,
+        },
+        footprint: integer_in(&schedule, "footprint")?,
+        resident_weights: integer_in(&schedule, "resident_weights")?,
+        traffic: Traffic {
+            input: integer_in(&traffic, "input")?,
+            weight: integer_in(&traffic, "weight")?,
+            output: integer_in(&traffic, "output")?,
+        },
+    })
 }
 
 /// Decides the groups of `func` (a `func.func`).

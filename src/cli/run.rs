@@ -8,11 +8,12 @@ use std::{
 
 use clap::Args;
 use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
+use deepfuse_runtime::Stats;
 use melior::ir::operation::OperationLike;
 
 use super::{compile, npy, thousands};
 use crate::{
-    compile::Compiler,
+    compile::{Compiler, Lowered},
     context::create_context,
     interpreter::{self, ParamSource, Tensor, tensor::format_shape},
     params::ParamFile,
@@ -150,8 +151,13 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
                 thousands(counted.output),
                 thousands(result.stats.dma_calls)
             ));
-            if result.stats.dma_calls == 0 {
-                line("    (no DMA yet: regions are not staged through the scratchpad, docs/lowering.md)".into());
+            print_regions(&compiled.lowered, &result.stats, &mut line);
+            let mismatches = compiled.lowered.traffic_mismatches(&result.stats);
+            if let Some(first) = mismatches.first() {
+                return Err(format!(
+                    "the runtime's counted traffic differs from the schedule's prediction ({} mismatches; first: {first})",
+                    mismatches.len()
+                ));
             }
         }
         if args.check {
@@ -185,6 +191,45 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
         writeln!(report, "wrote {}", output_path.display()).expect("writing to a String");
     }
     Ok(report)
+}
+
+/// Per fusion region: how it ran, and its predicted and counted bytes.
+fn print_regions(lowered: &Lowered, stats: &Stats, line: &mut impl FnMut(String)) {
+    line(format!(
+        "    {} of {} regions staged through the scratchpad:",
+        lowered.staged_regions(),
+        lowered.regions
+    ));
+    line(format!(
+        "    {:>6} {:>6} {:>12}  {:>25}  {:>25}  {:>25}",
+        "region",
+        "steps",
+        "arena",
+        "input pred/counted",
+        "weight pred/counted",
+        "output pred/counted"
+    ));
+    for (region, staging) in lowered.staging.iter().enumerate() {
+        let predicted = lowered
+            .predicted
+            .get(region)
+            .copied()
+            .flatten()
+            .unwrap_or_default();
+        let counted = stats.regions.get(region).copied().unwrap_or_default();
+        let pair = |p: u64, c: u64| format!("{} / {}", thousands(p), thousands(c));
+        match staging {
+            Ok(summary) => line(format!(
+                "    {region:>6} {:>6} {:>12}  {:>25}  {:>25}  {:>25}",
+                summary.steps,
+                thousands(summary.arena_bytes),
+                pair(predicted.input, counted.input),
+                pair(predicted.weight, counted.weight),
+                pair(predicted.output, counted.output),
+            )),
+            Err(reason) => line(format!("    {region:>6}  op by op: {reason}")),
+        }
+    }
 }
 
 /// `max |a - b| / max |b|` over two tensors: the largest difference relative

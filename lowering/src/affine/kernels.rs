@@ -12,21 +12,53 @@ use melior::ir::OperationRef;
 use super::text::{FunctionText, memref_type};
 
 /// A tensor as a kernel sees it: its view's SSA name and its shape.
+///
+/// A kernel indexes every tensor in the tensor's own coordinates. A view
+/// that holds only a window of its tensor (a tile buffer in the scratchpad)
+/// has an `origin`: per dimension, the SSA name of the window's start (an
+/// `index` argument, so a valid affine symbol), subtracted from every index;
+/// an empty entry (or an empty `origin`) means the window starts at 0.
 #[derive(Clone, Debug)]
 pub struct View {
     /// The SSA name of the memref view.
     pub name: String,
     /// Static shape.
     pub shape: Vec<i64>,
+    /// Per dimension, the SSA name of the window's start, or empty.
+    pub origin: Vec<String>,
 }
 
 impl View {
+    /// A view of a whole tensor.
+    pub fn whole(name: String, shape: Vec<i64>) -> Self {
+        Self {
+            name,
+            shape,
+            origin: Vec::new(),
+        }
+    }
+
+    /// `indices` in the view's memref (the window's origin subtracted).
+    fn at(&self, indices: &[String]) -> String {
+        indices
+            .iter()
+            .enumerate()
+            .map(
+                |(d, index)| match self.origin.get(d).filter(|o| !o.is_empty()) {
+                    Some(origin) => format!("{index} - {origin}"),
+                    None => index.clone(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn load(&self, f: &mut FunctionText, indices: &[String]) -> String {
         let value = f.fresh("v");
         f.line(format!(
             "{value} = affine.load {}[{}] : {}",
             self.name,
-            indices.join(", "),
+            self.at(indices),
             memref_type(&self.shape)
         ));
         value
@@ -36,9 +68,48 @@ impl View {
         f.line(format!(
             "affine.store {value}, {}[{}] : {}",
             self.name,
-            indices.join(", "),
+            self.at(indices),
             memref_type(&self.shape)
         ));
+    }
+}
+
+/// The part of its output a kernel computes: per output dimension, the
+/// lower and upper loop bound, each an integer or the SSA name of an
+/// `index` argument. [`Frame::whole`] is the whole output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// `(lower, upper)` per output dimension.
+    pub bounds: Vec<(String, String)>,
+}
+
+impl Frame {
+    /// Every element of an output of `shape`.
+    pub fn whole(shape: &[i64]) -> Self {
+        Self {
+            bounds: shape
+                .iter()
+                .map(|extent| ("0".to_string(), extent.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Opens one loop per dimension in `dims`, outermost first.
+    fn open(&self, f: &mut FunctionText, dims: std::ops::Range<usize>) -> Vec<String> {
+        dims.map(|d| f.open_for(&self.bounds[d].0, &self.bounds[d].1))
+            .collect()
+    }
+
+    /// Bounds of dimension `d` for a loop whose constant range would be
+    /// `0..extent`: the frame's own when they are not those constants.
+    fn lower(&self, d: usize) -> Option<&str> {
+        let lower = self.bounds[d].0.as_str();
+        (lower != "0").then_some(lower)
+    }
+
+    fn upper(&self, d: usize, extent: i64) -> Option<&str> {
+        let upper = self.bounds[d].1.as_str();
+        (upper != extent.to_string()).then_some(upper)
     }
 }
 
@@ -81,25 +152,63 @@ fn quad(op: &OperationRef, name: &str) -> Result<[i64; 4], String> {
 /// The output positions `o` in `0..out` whose tap `k` (dilation `d`, stride
 /// `s`, padding `p`) reads inside `0..size`, as affine loop bounds over the
 /// tap's induction variable.
+#[cfg(test)]
 fn valid_range(tap: &str, out: i64, size: i64, s: i64, d: i64, p: i64) -> (String, String) {
+    valid_range_within(tap, None, (None, out), size, s, d, p)
+}
+
+/// [`valid_range`] within a frame's bounds along that dimension: `lower`
+/// (an SSA symbol, 0 when `None`) and `upper` (a symbol, or the constant
+/// `out`).
+fn valid_range_within(
+    tap: &str,
+    lower: Option<&str>,
+    (upper, out): (Option<&str>, i64),
+    size: i64,
+    s: i64,
+    d: i64,
+    p: i64,
+) -> (String, String) {
     // o*s + k*d - p >= 0  <=>  o >= ceil((p - k*d) / s)
     // o*s + k*d - p <= size - 1  <=>  o <= floor((size - 1 + p - k*d) / s)
-    let lower = format!("max affine_map<(d0) -> (0, ({p} - d0 * {d}) ceildiv {s})>({tap})");
-    let upper = format!(
-        "min affine_map<(d0) -> ({out}, ({} - d0 * {d}) floordiv {s} + 1)>({tap})",
-        size - 1 + p
-    );
+    let lower = match lower {
+        None => format!("max affine_map<(d0) -> (0, ({p} - d0 * {d}) ceildiv {s})>({tap})"),
+        Some(symbol) => {
+            format!(
+                "max affine_map<(d0)[s0] -> (s0, ({p} - d0 * {d}) ceildiv {s})>({tap})[{symbol}]"
+            )
+        }
+    };
+    let last = size - 1 + p;
+    let upper = match upper {
+        None => {
+            format!("min affine_map<(d0) -> ({out}, ({last} - d0 * {d}) floordiv {s} + 1)>({tap})")
+        }
+        Some(symbol) => format!(
+            "min affine_map<(d0)[s0] -> (s0, ({last} - d0 * {d}) floordiv {s} + 1)>({tap})[{symbol}]"
+        ),
+    };
     (lower, upper)
 }
 
 /// `df.conv2d`: for each output channel, the bias (or zero) is stored, then
 /// every (input channel, tap) adds its products over the output rows and
 /// columns that tap reaches, innermost along a row so the loop vectorises.
-pub fn conv2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+///
+/// `sizes` are the input's `[n, c, h, w]` and the output's `[oh, ow]` (a
+/// tile kernel's views hold windows, so their shapes are not the tensors').
+pub fn conv2d(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+    frame: &Frame,
+    sizes: ([i64; 4], [i64; 2]),
+) -> KernelResult {
     let (input, filter) = (&ins[0], &ins[1]);
-    let [n, c, h, w] = dims4(input, "the input")?;
-    let [k, cg, kh, kw] = dims4(filter, "the filter")?;
-    let [_, _, oh, ow] = dims4(out, "the output")?;
+    let ([_, c, h, w], [oh, ow]) = sizes;
+    let [_, cg, kh, kw] = dims4(filter, "the filter")?;
+    let k = op_filter_channels(op, filter)?;
     let [sh, sw] = pair(op, "strides", [1, 1])?;
     let [dh, dw] = pair(op, "dilations", [1, 1])?;
     let [pt, pl, _, _] = if flag(op, "pads") {
@@ -114,13 +223,13 @@ pub fn conv2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View)
         ));
     }
     let kg = k / groups;
-    let ivs = f.open_nest(&[n, k]);
+    let ivs = frame.open(f, 0..2);
     let (ni, ki) = (&ivs[0], &ivs[1]);
     let init = match ins.get(2) {
         Some(bias) => bias.load(f, std::slice::from_ref(ki)),
         None => f.f32(0.0),
     };
-    let yx = f.open_nest(&[oh, ow]);
+    let yx = frame.open(f, 2..4);
     out.store(
         f,
         &init,
@@ -129,11 +238,11 @@ pub fn conv2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View)
     f.close_n(2);
     let ci = f.open_for("0", cg.to_string());
     let ky = f.open_for("0", kh.to_string());
-    let (lo, hi) = valid_range(&ky, oh, h, sh, dh, pt);
+    let (lo, hi) = valid_range_within(&ky, frame.lower(2), (frame.upper(2, oh), oh), h, sh, dh, pt);
     let y = f.open_for(lo, hi);
     let kx = f.open_for("0", kw.to_string());
     let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
-    let (lo, hi) = valid_range(&kx, ow, w, sw, dw, pl);
+    let (lo, hi) = valid_range_within(&kx, frame.lower(3), (frame.upper(3, ow), ow), w, sw, dw, pl);
     let x = f.open_for(lo, hi);
     let channel = format!("({ki} floordiv {kg}) * {cg} + {ci}");
     let row = format!("{y} * {sh} + {ky} * {dh} - {pt}");
@@ -147,6 +256,14 @@ pub fn conv2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View)
     f.close_n(5);
     f.close_n(2);
     Ok(())
+}
+
+/// Output channels of a convolution: the filter's leading dimension, or,
+/// when the filter view holds one output channel, the op's result's.
+fn op_filter_channels(op: &OperationRef, filter: &View) -> Result<i64, String> {
+    let shape = deepfuse_passes::attributes::result_shape(op, 0)?;
+    let channels = shape.get(1).map_or(filter.shape[0], |&c| c as i64);
+    Ok(channels)
 }
 
 /// `affine.if test -> (f32...)`: the values `inside` computes where the test
@@ -176,16 +293,24 @@ fn select_if(
 /// `df.pool2d`: max or average over each window; padding and ceil-mode
 /// overhang are skipped, and an average divides by the taps inside the input
 /// or, with `count_include_pad`, inside the padded input.
-pub fn pool2d(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+///
+/// `input_size` is the input's `[h, w]` (a tile view holds a window).
+pub fn pool2d(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+    frame: &Frame,
+    input_size: [i64; 2],
+) -> KernelResult {
     let input = &ins[0];
-    let [n, c, h, w] = dims4(input, "the input")?;
-    let [_, _, oh, ow] = dims4(out, "the output")?;
+    let [h, w] = input_size;
     let max = i64_attr(op, "kind")? == 0;
     let [kh, kw] = pair(op, "kernel", [1, 1])?;
     let [sh, sw] = pair(op, "strides", [1, 1])?;
     let [pt, pl, pb, pr] = quad(op, "pads")?;
     let include_pad = flag(op, "count_include_pad");
-    let ivs = f.open_nest(&[n, c, oh, ow]);
+    let ivs = frame.open(f, 0..4);
     let (y, x) = (ivs[2].clone(), ivs[3].clone());
     let start = if max {
         f.f32(f32::NEG_INFINITY)
@@ -319,15 +444,29 @@ fn reduce(
     start: &str,
     step: impl FnOnce(&mut FunctionText, &[String], &str) -> String,
 ) -> String {
+    let bounds: Vec<(String, String)> = extents
+        .iter()
+        .map(|extent| ("0".to_string(), extent.to_string()))
+        .collect();
+    reduce_within(f, &bounds, start, step)
+}
+
+/// [`reduce`] over loops with the given `(lower, upper)` bounds.
+fn reduce_within(
+    f: &mut FunctionText,
+    bounds: &[(String, String)],
+    start: &str,
+    step: impl FnOnce(&mut FunctionText, &[String], &str) -> String,
+) -> String {
     let mut results = Vec::new();
     let mut ivs = Vec::new();
     let mut carried = start.to_string();
-    for &extent in extents {
+    for (lower, upper) in bounds {
         let result = f.fresh("acc");
         let iv = f.fresh("i");
         let arg = f.fresh("a");
         f.open(format!(
-            "{result} = affine.for {iv} = 0 to {extent} iter_args({arg} = {carried}) -> (f32) {{"
+            "{result} = affine.for {iv} = {lower} to {upper} iter_args({arg} = {carried}) -> (f32) {{"
         ));
         results.push(result);
         ivs.push(iv);
@@ -341,6 +480,76 @@ fn reduce(
         next = result.clone();
     }
     next
+}
+
+/// The first value of a global pool's accumulator.
+fn pool_start(f: &mut FunctionText, max: bool) -> String {
+    if max {
+        f.f32(f32::NEG_INFINITY)
+    } else {
+        f.f32(0.0)
+    }
+}
+
+/// A staged `df.global_pool`, first part: the `n x c x 1 x 1` accumulator
+/// set to the reduction's identity.
+pub fn global_pool_start(f: &mut FunctionText, op: &OperationRef, acc: &View) -> KernelResult {
+    let start = pool_start(f, i64_attr(op, "kind")? == 0);
+    let ivs = f.open_nest(&acc.shape);
+    acc.store(f, &start, &ivs);
+    f.close_n(ivs.len());
+    Ok(())
+}
+
+/// A staged `df.global_pool`, per step: the input window `frame` folded
+/// into the accumulator.
+pub fn global_pool_accumulate(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    input: &View,
+    acc: &View,
+    frame: &Frame,
+) -> KernelResult {
+    let max = i64_attr(op, "kind")? == 0;
+    let ivs = frame.open(f, 0..2);
+    let start = pool_start(f, max);
+    let folded = reduce_within(f, &frame.bounds[2..4], &start, |f, taps, acc| {
+        let at = [
+            ivs[0].clone(),
+            ivs[1].clone(),
+            taps[0].clone(),
+            taps[1].clone(),
+        ];
+        let value = input.load(f, &at);
+        binary(f, if max { "maximumf" } else { "addf" }, acc, &value)
+    });
+    let zero = "0".to_string();
+    let at = [ivs[0].clone(), ivs[1].clone(), zero.clone(), zero];
+    let previous = acc.load(f, &at);
+    let next = binary(f, if max { "maximumf" } else { "addf" }, &previous, &folded);
+    acc.store(f, &next, &at);
+    f.close_n(2);
+    Ok(())
+}
+
+/// A staged `df.global_pool`, after the last step: an average divides the
+/// accumulated sums by the `plane` elements of each channel.
+pub fn global_pool_finish(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    acc: &View,
+    plane: i64,
+) -> KernelResult {
+    if i64_attr(op, "kind")? == 0 {
+        return Ok(());
+    }
+    let count = f.f32(plane as f32);
+    let ivs = f.open_nest(&acc.shape);
+    let sum = acc.load(f, &ivs);
+    let mean = binary(f, "divf", &sum, &count);
+    acc.store(f, &mean, &ivs);
+    f.close_n(ivs.len());
+    Ok(())
 }
 
 /// The indices of a broadcast operand for the output's induction variables
@@ -361,8 +570,14 @@ fn broadcast(ivs: &[String], operand: &[i64], output: &[i64]) -> Vec<String> {
 }
 
 /// `df.add` / `df.mul` with broadcasting.
-pub fn binary_op(f: &mut FunctionText, kind: &str, ins: &[View], out: &View) -> KernelResult {
-    let ivs = f.open_nest(&out.shape);
+pub fn binary_op(
+    f: &mut FunctionText,
+    kind: &str,
+    ins: &[View],
+    out: &View,
+    frame: &Frame,
+) -> KernelResult {
+    let ivs = frame.open(f, 0..out.shape.len());
     let a = ins[0].load(f, &broadcast(&ivs, &ins[0].shape, &out.shape));
     let b = ins[1].load(f, &broadcast(&ivs, &ins[1].shape, &out.shape));
     let result = binary(f, kind, &a, &b);
@@ -437,8 +652,9 @@ pub fn activation(
     op: &OperationRef,
     ins: &[View],
     out: &View,
+    frame: &Frame,
 ) -> KernelResult {
-    let ivs = f.open_nest(&out.shape);
+    let ivs = frame.open(f, 0..out.shape.len());
     let x = ins[0].load(f, &ivs);
     let y = activation_value(f, op, &x)?;
     out.store(f, &y, &ivs);
@@ -448,12 +664,8 @@ pub fn activation(
 
 /// The index of a per-channel vector (`[C]`, or broadcastable to the
 /// output like `[1, C, 1, 1]`) for a 4-D tensor's induction variables.
-fn channel_index(vector: &View, ivs: &[String], output: &[i64]) -> Vec<String> {
-    if vector.shape.len() == 1 {
-        vec![ivs[1].clone()]
-    } else {
-        broadcast(ivs, &vector.shape, output)
-    }
+fn channel_index(vector: &View, ivs: &[String]) -> Vec<String> {
+    channel_index_1d(vector, &ivs[1])
 }
 
 /// `df.batch_norm` (inference): `(x - mean) / sqrt(variance + epsilon) *
@@ -463,12 +675,13 @@ pub fn batch_norm(
     op: &OperationRef,
     ins: &[View],
     out: &View,
+    frame: &Frame,
 ) -> KernelResult {
     let epsilon = f.f32(f32_attr(op, "epsilon")?);
-    let ivs = f.open_nest(&out.shape);
+    let ivs = frame.open(f, 0..out.shape.len());
     let x = ins[0].load(f, &ivs);
     let [scale, offset, mean, variance] = [1, 2, 3, 4].map(|i| {
-        let index = channel_index(&ins[i], &ivs, &out.shape);
+        let index = channel_index(&ins[i], &ivs);
         ins[i].load(f, &index)
     });
     let centred = binary(f, "subf", &x, &mean);
@@ -619,18 +832,47 @@ pub fn softmax(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View
     Ok(())
 }
 
-/// `df.concat`: each input copied to its slice of the output.
-pub fn concat(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+/// `df.concat`: each input copied to its slice of the output (the part of
+/// the slice inside `frame`). `lengths` are the inputs' extents along the
+/// axis.
+pub fn concat(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+    frame: &Frame,
+    lengths: &[i64],
+) -> KernelResult {
     let axis = usize::try_from(i64_attr(op, "axis")?).map_err(|_| "negative axis".to_string())?;
+    if axis >= out.shape.len() {
+        return Err(format!("axis {axis} is out of range"));
+    }
     let mut start = 0;
-    for input in ins {
-        let ivs = f.open_nest(&input.shape);
-        let value = input.load(f, &ivs);
+    for (input, &length) in ins.iter().zip(lengths) {
+        let end = start + length;
+        let (lower, upper) = &frame.bounds[axis];
+        let lower = match lower.parse::<i64>() {
+            Ok(constant) => constant.max(start).to_string(),
+            Err(_) => format!("max affine_map<()[s0] -> (s0, {start})>()[{lower}]"),
+        };
+        let upper = match upper.parse::<i64>() {
+            Ok(constant) => constant.min(end).to_string(),
+            Err(_) => format!("min affine_map<()[s0] -> (s0, {end})>()[{upper}]"),
+        };
+        let mut ivs = Vec::with_capacity(out.shape.len());
+        for d in 0..out.shape.len() {
+            ivs.push(if d == axis {
+                f.open_for(&lower, &upper)
+            } else {
+                f.open_for(&frame.bounds[d].0, &frame.bounds[d].1)
+            });
+        }
         let mut at = ivs.clone();
-        at[axis] = format!("{} + {start}", ivs[axis]);
-        out.store(f, &value, &at);
+        at[axis] = format!("{} - {start}", ivs[axis]);
+        let value = input.load(f, &at);
+        out.store(f, &value, &ivs);
         f.close_n(ivs.len());
-        start += input.shape[axis];
+        start = end;
     }
     Ok(())
 }

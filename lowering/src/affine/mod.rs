@@ -14,6 +14,7 @@
 //! pointers after lowering to LLVM.
 
 pub mod kernels;
+pub mod staged;
 pub mod text;
 
 use std::collections::HashMap;
@@ -25,8 +26,9 @@ use crate::{
     LowerError,
     buffers::BufferPlan,
     program::{Program, Step, ValueId},
+    staging::RegionStaging,
 };
-use kernels::View;
+use kernels::{Frame, View};
 use text::{FunctionText, memref_type};
 
 /// The init function's symbol.
@@ -35,8 +37,14 @@ pub const INIT: &str = "deepfuse_init";
 pub const FORWARD: &str = "deepfuse_forward";
 
 /// Emits the affine module for `program` with buffers planned by `plan` and a
-/// scratchpad arena of `arena_bytes`.
-pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<String, LowerError> {
+/// scratchpad arena of `arena_bytes`; the regions `staging` stages run tile
+/// by tile through the arena ([`staged`]), the others op by op.
+pub fn emit(
+    program: &Program,
+    plan: &BufferPlan,
+    arena_bytes: u64,
+    staging: &[RegionStaging],
+) -> Result<String, LowerError> {
     let params_type = format!("memref<{}xi8>", plan.param_bytes);
     let forward_params_type = format!("memref<{}xi8>", plan.forward_param_bytes);
     let activations_type = format!("memref<{}xi8>", plan.activation_bytes);
@@ -53,8 +61,33 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
     );
 
     let mut forward = Function::new(program, plan, plan.forward_param_bytes);
+    let mut globals = Vec::new();
+    let mut emitted = vec![false; staging.len()];
+    let buffers = staged::Buffers {
+        plan,
+        param_bytes: plan.forward_param_bytes,
+        arena_bytes: arena_bytes.max(1),
+    };
     for step in &program.forward {
-        forward.step(step, &mut library)?;
+        let region = step
+            .region
+            .and_then(|r| Some((r, staging.get(r)?.staged()?)));
+        match region {
+            Some((r, region)) => {
+                if !std::mem::replace(&mut emitted[r], true) {
+                    staged::emit(
+                        &mut forward.text,
+                        &mut library,
+                        &mut globals,
+                        program,
+                        &buffers,
+                        region,
+                    )
+                    .map_err(|message| LowerError::at(&program.region_ops[r], &message))?;
+                }
+            }
+            None => forward.step(step, &mut library)?,
+        }
     }
     let forward = forward.text.finish(
         &format!(
@@ -62,8 +95,14 @@ pub fn emit(program: &Program, plan: &BufferPlan, arena_bytes: u64) -> Result<St
         ),
         "return",
     );
+    let declarations = if globals.is_empty() {
+        String::new()
+    } else {
+        format!("{}\n", staged::DMA_DECLARATION)
+    };
     Ok(format!(
-        "module {{\n{}{init}{forward}}}\n",
+        "module {{\n{declarations}{}{}{init}{forward}}}\n",
+        globals.concat(),
         library.functions.concat()
     ))
 }
@@ -98,10 +137,7 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
     /// The view of tensor `id`'s bytes with `shape` (same element count).
     fn view_as(&mut self, id: ValueId, shape: Vec<i64>) -> View {
         if let Some(name) = self.views.get(&(id, shape.clone())) {
-            return View {
-                name: name.clone(),
-                shape,
-            };
+            return View::whole(name.clone(), shape);
         }
         let value = &self.program.values[id];
         let (buffer, bytes) = if value.is_parameter() {
@@ -116,7 +152,7 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
             memref_type(&shape)
         ));
         self.views.insert((id, shape.clone()), name.clone());
-        View { name, shape }
+        View::whole(name, shape)
     }
 
     /// Emits `step` as a call of the kernel function for its
@@ -157,12 +193,44 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
 /// attributes and shapes (ResNet-50's 53 convolutions need 23) share one, so
 /// LLVM optimises and generates each loop nest once.
 #[derive(Default)]
-struct KernelLibrary {
+pub(crate) struct KernelLibrary {
     functions: Vec<String>,
     by_key: HashMap<String, String>,
 }
 
 impl KernelLibrary {
+    /// The symbol of the function `key` names, emitting it the first time
+    /// as `@{prefix}_{n}_{suffix}`: `parameters` (`%name: type ...`) and a
+    /// body `body` writes.
+    pub(crate) fn function(
+        &mut self,
+        key: String,
+        (prefix, suffix): (&str, &str),
+        parameters: &[String],
+        body: impl FnOnce(&mut FunctionText) -> Result<(), String>,
+    ) -> Result<String, String> {
+        if let Some(symbol) = self.by_key.get(&key) {
+            return Ok(symbol.clone());
+        }
+        let symbol = format!("{prefix}_{}_{suffix}", self.functions.len());
+        let mut f = FunctionText::default();
+        body(&mut f)?;
+        // `noinline`: a kernel called from several places stays one copy.
+        // `noalias`: an op's operands and results are distinct tensors (the
+        // buffer plan places a result before the op's operands die, and
+        // tile buffers of one layer never overlap), which lets LLVM
+        // vectorise without runtime overlap checks.
+        self.functions.push(f.finish(
+            &format!(
+                "func.func private @{symbol}({}) attributes {{passthrough = [\"noinline\"]}} {{",
+                parameters.join(", ")
+            ),
+            "return",
+        ));
+        self.by_key.insert(key, symbol.clone());
+        Ok(symbol)
+    }
+
     /// The symbol of the kernel computing `op` from `ins` into `outs`.
     fn kernel(
         &mut self,
@@ -171,31 +239,12 @@ impl KernelLibrary {
         ins: &[View],
         outs: &[View],
     ) -> Result<String, String> {
-        let mut key = name.to_string();
-        for (identifier, attribute) in op.attributes() {
-            let identifier = identifier
-                .as_string_ref()
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            key.push_str(&format!(" {identifier}={attribute}"));
-        }
+        let mut key = format!("{name}{}", attribute_key(op));
         for view in ins.iter().chain(outs) {
             key.push(' ');
             key.push_str(&memref_type(&view.shape));
         }
-        if let Some(symbol) = self.by_key.get(&key) {
-            return Ok(symbol.clone());
-        }
-        let symbol = format!(
-            "df_kernel_{}_{}",
-            self.functions.len(),
-            name.trim_start_matches("df.")
-        );
-        let argument = |i: usize, view: &View| View {
-            name: format!("%arg{i}"),
-            shape: view.shape.clone(),
-        };
+        let argument = |i: usize, view: &View| View::whole(format!("%arg{i}"), view.shape.clone());
         let args_in: Vec<View> = ins
             .iter()
             .enumerate()
@@ -206,25 +255,6 @@ impl KernelLibrary {
             .enumerate()
             .map(|(i, v)| argument(ins.len() + i, v))
             .collect();
-        let mut f = FunctionText::default();
-        let out = &args_out[0];
-        match name {
-            "df.conv2d" => kernels::conv2d(&mut f, op, &args_in, out),
-            "df.pool2d" => kernels::pool2d(&mut f, op, &args_in, out),
-            "df.global_pool" => kernels::global_pool(&mut f, op, &args_in, out),
-            "df.add" => kernels::binary_op(&mut f, "addf", &args_in, out),
-            "df.mul" => kernels::binary_op(&mut f, "mulf", &args_in, out),
-            "df.activation" => kernels::activation(&mut f, op, &args_in, out),
-            "df.batch_norm" => kernels::batch_norm(&mut f, op, &args_in, out),
-            "df.fold_batch_norm" => kernels::fold_batch_norm(&mut f, op, &args_in, &args_out),
-            "df.matmul" => kernels::matmul(&mut f, op, &args_in, out),
-            "df.softmax" => kernels::softmax(&mut f, op, &args_in, out),
-            "df.concat" => kernels::concat(&mut f, op, &args_in, out),
-            "df.resize" => kernels::resize(&mut f, op, &args_in, out),
-            "df.pad" => kernels::pad(&mut f, op, &args_in, out),
-            "df.reshape" | "df.flatten" => kernels::copy_flat(&mut f, &args_in[0], out),
-            other => Err(format!("'{other}' has no lowering yet")),
-        }?;
         let parameters: Vec<String> = args_in
             .iter()
             .chain(&args_out)
@@ -236,18 +266,67 @@ impl KernelLibrary {
                 )
             })
             .collect();
-        // `noinline`: a kernel called from several places stays one copy.
-        // `noalias`: an op's operands and results are distinct tensors (the
-        // buffer plan places a result before the op's operands die), which
-        // lets LLVM vectorise without runtime overlap checks.
-        self.functions.push(f.finish(
-            &format!(
-                "func.func private @{symbol}({}) attributes {{passthrough = [\"noinline\"]}} {{",
-                parameters.join(", ")
-            ),
-            "return",
-        ));
-        self.by_key.insert(key, symbol.clone());
-        Ok(symbol)
+        let suffix = name.trim_start_matches("df.");
+        self.function(key, ("df_kernel", suffix), &parameters, |f| {
+            let out = &args_out[0];
+            let frame = Frame::whole(&out.shape);
+            let spatial = |view: &View| [view.shape[2], view.shape[3]];
+            match name {
+                "df.conv2d" => {
+                    let input: [i64; 4] = args_in[0]
+                        .shape
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| "the input must be 4-D".to_string())?;
+                    let output = out
+                        .shape
+                        .get(2..4)
+                        .ok_or("the output must be 4-D")?
+                        .try_into()
+                        .expect("two dimensions");
+                    kernels::conv2d(f, op, &args_in, out, &frame, (input, output))
+                }
+                "df.pool2d" => {
+                    if args_in[0].shape.len() != 4 {
+                        return Err("the input must be 4-D".into());
+                    }
+                    kernels::pool2d(f, op, &args_in, out, &frame, spatial(&args_in[0]))
+                }
+                "df.global_pool" => kernels::global_pool(f, op, &args_in, out),
+                "df.add" => kernels::binary_op(f, "addf", &args_in, out, &frame),
+                "df.mul" => kernels::binary_op(f, "mulf", &args_in, out, &frame),
+                "df.activation" => kernels::activation(f, op, &args_in, out, &frame),
+                "df.batch_norm" => kernels::batch_norm(f, op, &args_in, out, &frame),
+                "df.fold_batch_norm" => kernels::fold_batch_norm(f, op, &args_in, &args_out),
+                "df.matmul" => kernels::matmul(f, op, &args_in, out),
+                "df.softmax" => kernels::softmax(f, op, &args_in, out),
+                "df.concat" => {
+                    let axis = deepfuse_passes::attributes::i64_attr(op, "axis")?;
+                    let lengths: Vec<i64> = args_in
+                        .iter()
+                        .map(|v| v.shape.get(axis as usize).copied().unwrap_or(0))
+                        .collect();
+                    kernels::concat(f, op, &args_in, out, &frame, &lengths)
+                }
+                "df.resize" => kernels::resize(f, op, &args_in, out),
+                "df.pad" => kernels::pad(f, op, &args_in, out),
+                "df.reshape" | "df.flatten" => kernels::copy_flat(f, &args_in[0], out),
+                other => Err(format!("'{other}' has no lowering yet")),
+            }
+        })
     }
+}
+
+/// The attributes of `op` as part of a kernel key.
+pub(crate) fn attribute_key(op: &OperationRef) -> String {
+    let mut key = String::new();
+    for (identifier, attribute) in op.attributes() {
+        let identifier = identifier
+            .as_string_ref()
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        key.push_str(&format!(" {identifier}={attribute}"));
+    }
+    key
 }

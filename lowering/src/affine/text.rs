@@ -50,6 +50,31 @@ impl FunctionText {
         self.constant(format!("0x{:08X} : f32", value.to_bits()), "f")
     }
 
+    /// The address of buffer argument `%name` (a `memref<bytes x i8>`) as
+    /// an `i64`, computed once at the function entry.
+    pub fn base_address(&mut self, name: &str, bytes: u64) -> String {
+        let key = format!("base {name}");
+        if let Some(value) = self.constants.get(&key) {
+            return value.clone();
+        }
+        let pointer = self.fresh("a");
+        let value = self.fresh("a");
+        self.prologue_line(format!(
+            "{pointer} = memref.extract_aligned_pointer_as_index %{name} : memref<{}xi8> -> index",
+            bytes.max(1)
+        ));
+        self.prologue_line(format!(
+            "{value} = arith.index_cast {pointer} : index to i64"
+        ));
+        self.constants.insert(key, value.clone());
+        value
+    }
+
+    /// Replaces every occurrence of `from` in the body written so far.
+    pub fn replace_all(&mut self, from: &str, to: &str) {
+        self.body = self.body.replace(from, to);
+    }
+
     fn constant(&mut self, literal: String, prefix: &str) -> String {
         if let Some(name) = self.constants.get(&literal) {
             return name.clone();

@@ -17,8 +17,8 @@ use melior::ir::{
 use mlir_sys::MlirOperation;
 
 use super::{
-    Dim, Dims, GraphError, LayerGraph, Node, OpKind, Operand, PoolKind, Value as GraphValue,
-    Weight, Window,
+    Dim, Dims, GraphError, LayerGraph, Node, NodeId, OpKind, Operand, PoolKind,
+    Value as GraphValue, Weight, Window,
 };
 use crate::ir::{defining_op, op_name, shape_of};
 
@@ -29,6 +29,9 @@ pub struct IrGraph {
     pub graph: LayerGraph,
     /// `ops[node]` is the operation of node `node`.
     pub ops: Vec<MlirOperation>,
+    /// Per `df.fusion_region` (in program order), its member nodes; empty
+    /// unless read by [`build_flattened`].
+    pub regions: Vec<Vec<NodeId>>,
 }
 
 /// A graph that could not be read, with the operation at fault.
@@ -220,8 +223,21 @@ fn unique(label: String, taken: &mut HashMap<String, usize>) -> String {
     }
 }
 
-/// Reads the body of `func` (a `func.func`) into a layer graph.
+/// Reads the body of `func` (a `func.func`) into a layer graph. Ops with
+/// regions (such as formed fusion regions) are rejected.
 pub fn build(func: &OperationRef) -> Result<IrGraph, IrGraphError> {
+    read(func, false)
+}
+
+/// Reads `func` like [`build`], but walks into `df.fusion_region` bodies:
+/// their block arguments are the region's operands and their `df.yield`
+/// operands its results, so the graph is the one the regions were formed
+/// from, and [`IrGraph::regions`] lists each region's nodes.
+pub fn build_flattened(func: &OperationRef) -> Result<IrGraph, IrGraphError> {
+    read(func, true)
+}
+
+fn read(func: &OperationRef, flatten: bool) -> Result<IrGraph, IrGraphError> {
     let fail = |op: Option<&OperationRef>, error: GraphError| IrGraphError {
         op: op.map(|o| o.to_raw()),
         error,
@@ -237,8 +253,13 @@ pub fn build(func: &OperationRef) -> Result<IrGraph, IrGraphError> {
         ..LayerGraph::default()
     };
     let mut ops = Vec::new();
+    let mut regions: Vec<Vec<NodeId>> = Vec::new();
     let Some(block) = func.region(0).ok().and_then(|r| r.first_block()) else {
-        return Ok(IrGraph { graph, ops });
+        return Ok(IrGraph {
+            graph,
+            ops,
+            regions,
+        });
     };
 
     // Raw value handle -> activation value id; raw handle -> parameter name.
@@ -273,10 +294,56 @@ pub fn build(func: &OperationRef) -> Result<IrGraph, IrGraphError> {
 
     let mut counters: HashMap<String, usize> = HashMap::new();
     let mut taken: HashMap<String, usize> = HashMap::new();
+    // The fusion regions being walked (innermost last) and where to resume
+    // after each.
+    let mut open: Vec<(OperationRef, Option<OperationRef>)> = Vec::new();
     let mut current = block.first_operation();
-    while let Some(op) = current {
+    loop {
+        let Some(op) = current else {
+            match open.pop() {
+                Some((_, resume)) => {
+                    current = resume;
+                    continue;
+                }
+                None => break,
+            }
+        };
         current = op.next_in_block();
         let name = op_name(&op);
+        if flatten && name == "df.fusion_region" {
+            let body = op.region(0).ok().and_then(|r| r.first_block());
+            let Some(body) = body else {
+                continue;
+            };
+            for (index, operand) in op.operands().enumerate() {
+                let Ok(argument) = body.argument(index) else {
+                    break;
+                };
+                let argument: Value = argument.into();
+                if let Some(&id) = activations.get(&key(operand)) {
+                    activations.insert(key(argument), id);
+                } else if let Some(param) = parameters.get(&key(operand)).cloned() {
+                    parameters.insert(key(argument), param);
+                }
+            }
+            regions.push(Vec::new());
+            open.push((op, current));
+            current = body.first_operation();
+            continue;
+        }
+        if flatten && name == "df.yield" {
+            if let Some(&(region, _)) = open.last() {
+                for (index, yielded) in op.operands().enumerate() {
+                    let Ok(result) = region.result(index) else {
+                        break;
+                    };
+                    if let Some(&id) = activations.get(&key(yielded)) {
+                        activations.insert(key(result.into()), id);
+                    }
+                }
+            }
+            continue;
+        }
         if name == "func.return" {
             for operand in op.operands() {
                 if let Some(&id) = activations.get(&key(operand)) {
@@ -432,6 +499,15 @@ pub fn build(func: &OperationRef) -> Result<IrGraph, IrGraphError> {
             weights,
         });
         ops.push(op.to_raw());
+        if !open.is_empty() {
+            if let Some(members) = regions.last_mut() {
+                members.push(node_id);
+            }
+        }
     }
-    Ok(IrGraph { graph, ops })
+    Ok(IrGraph {
+        graph,
+        ops,
+        regions,
+    })
 }

@@ -1,0 +1,922 @@
+//! A staged fusion region in affine form: its tile plan run step by step,
+//! every operand window loaded into the scratchpad arena and every output
+//! piece stored back by `deepfuse_rt_dma`, and every layer computed by a
+//! tile kernel on arena buffers only.
+//!
+//! The steps share one loop body. What changes from step to step (window
+//! origins, the boxes each transfer moves, the box each layer computes) is a
+//! row of a constant table, `@df_region_<r>_steps : memref<S x K x i64>`;
+//! what is the same at every step is a constant. A box a step does not move
+//! is all zeros, which the runtime copies and counts as nothing.
+//!
+//! The code is generated from the plan's transfers, not re-derived: each
+//! transfer of each step fills one *slot* (kind, tensor or weight, layer,
+//! occurrence), so the bytes the runtime counts are the plan's, which are
+//! the schedule's prediction.
+
+use std::collections::HashMap;
+
+use deepfuse_passes::{
+    ir::op_name,
+    receptive_field::Region,
+    tile_plan::{TransferData, TransferKind, WeightMode},
+};
+use deepfuse_runtime::{DMA_SYMBOL, DmaKind};
+use melior::ir::OperationRef;
+
+use super::{
+    KernelLibrary, attribute_key,
+    kernels::{self, Frame, View},
+    text::{FunctionText, memref_type},
+};
+use crate::{
+    buffers::BufferPlan,
+    program::Program,
+    staging::{OperandSource, StagedRegion, TileBuffer},
+};
+
+/// The declaration of the runtime's DMA entry point.
+pub const DMA_DECLARATION: &str =
+    "func.func private @deepfuse_rt_dma(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)";
+
+/// A value that is the same at every step, or one per step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cell {
+    Const(i64),
+    Steps(Vec<i64>),
+}
+
+impl Cell {
+    fn new(values: Vec<i64>) -> Self {
+        match values.first() {
+            Some(&first) if values.iter().all(|&v| v == first) => Cell::Const(first),
+            None => Cell::Const(0),
+            Some(_) => Cell::Steps(values),
+        }
+    }
+}
+
+/// Which buffer an address points into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    Activations,
+    Params,
+    Arena,
+}
+
+/// An index argument of a tile kernel call.
+#[derive(Clone, Debug)]
+enum Arg {
+    Cell(Cell),
+    /// The output channel of the weight-slice loop.
+    Channel,
+    /// `max(channel, cell)`.
+    ChannelFrom(Cell),
+    /// `min(channel + 1, cell)`.
+    ChannelTo(Cell),
+}
+
+/// One 2-D DMA box: `rows x planes` rows of `row` bytes.
+#[derive(Clone, Debug)]
+struct Dma {
+    kind: DmaKind,
+    dst: (Base, Cell),
+    src: (Base, Cell),
+    planes: Cell,
+    rows: Cell,
+    row: Cell,
+    dst_strides: (Cell, Cell),
+    src_strides: (Cell, Cell),
+}
+
+/// A call of a tile kernel.
+#[derive(Clone, Debug)]
+struct Call {
+    callee: String,
+    /// Arena views passed: `(offset, shape)`.
+    views: Vec<TileBuffer>,
+    indices: Vec<Arg>,
+}
+
+/// What the region does, in order.
+#[derive(Clone, Debug)]
+enum Action {
+    Dma(Dma),
+    Call(Call),
+    /// For every output channel: load each weight's slice, then call.
+    Sliced {
+        channels: i64,
+        /// `(weight buffer offset, parameter offset, slice bytes)`.
+        slices: Vec<(u64, u64, u64)>,
+        call: Call,
+    },
+}
+
+/// The region's actions: before the steps, at every step, after the last.
+#[derive(Default)]
+struct Actions {
+    prologue: Vec<Action>,
+    steps: Vec<Action>,
+    epilogue: Vec<Action>,
+}
+
+/// Where generated code finds its buffers.
+pub(super) struct Buffers<'b> {
+    /// The activations' plan (off-chip offsets).
+    pub plan: &'b BufferPlan,
+    /// Bytes of the parameter buffer the function gets.
+    pub param_bytes: u64,
+    /// Bytes of the arena.
+    pub arena_bytes: u64,
+}
+
+/// Emits `region` into `f`, with its kernels in `library` and its step table
+/// in `globals`.
+pub(super) fn emit(
+    f: &mut FunctionText,
+    library: &mut KernelLibrary,
+    globals: &mut Vec<String>,
+    program: &Program,
+    buffers: &Buffers,
+    region: &StagedRegion,
+) -> Result<(), String> {
+    let actions = build(library, program, buffers, region)?;
+    Writer {
+        f,
+        region,
+        buffers,
+        columns: Vec::new(),
+        table: String::new(),
+        arena_views: HashMap::new(),
+    }
+    .write(&actions, globals)
+}
+
+/// The off-chip byte offset of element `(c, h, w)` of a `1 x C x H x W`
+/// tensor at `base`, and the strides of its planes and rows.
+fn dram_box(base: u64, shape: &[i64], region: &Region) -> (i64, i64, i64) {
+    let (h, w) = (shape[2], shape[3]);
+    let offset = base as i64 + ((region.c.start * h + region.h.start) * w + region.w.start) * 4;
+    (offset, h * w * 4, w * 4)
+}
+
+/// The arena byte offset of element `(c, h, w)` of `region` in `buffer`,
+/// whose window starts at `origin`.
+fn arena_box(buffer: &TileBuffer, origin: &Region, region: &Region) -> (i64, i64, i64) {
+    let (h, w) = (buffer.shape[2], buffer.shape[3]);
+    let offset = buffer.offset as i64
+        + (((region.c.start - origin.c.start) * h + (region.h.start - origin.h.start)) * w
+            + (region.w.start - origin.w.start))
+            * 4;
+    (offset, h * w * 4, w * 4)
+}
+
+/// The region of a tensor held by an accumulator buffer: all of it.
+fn accumulator_origin() -> Region {
+    let mut origin = Region::EMPTY;
+    origin.n.end = 1;
+    origin
+}
+
+/// A transfer's slot: kind, what it moves, its layer, and its occurrence
+/// among the step's transfers with the same three.
+type SlotKey = (u8, usize, usize, usize, usize);
+
+fn slot_key(kind: TransferKind, data: &TransferData, layer: usize) -> (u8, usize, usize, usize) {
+    let kind = kind as u8;
+    match *data {
+        TransferData::Tensor { tensor, .. } => (kind, tensor, usize::MAX, layer),
+        TransferData::Weight { node, weight, .. } => (kind, node, weight, layer),
+    }
+}
+
+fn build(
+    library: &mut KernelLibrary,
+    program: &Program,
+    buffers: &Buffers,
+    region: &StagedRegion,
+) -> Result<Actions, String> {
+    let plan = &region.plan;
+    let steps = plan.steps.len();
+    let mut actions = Actions::default();
+
+    // Every tensor transfer of every step, by slot.
+    let mut slots: Vec<SlotKey> = Vec::new();
+    let mut boxes: HashMap<SlotKey, Vec<Option<Region>>> = HashMap::new();
+    let mut weight_loads = 0usize;
+    for (s, step) in plan.steps.iter().enumerate() {
+        let mut seen: HashMap<(u8, usize, usize, usize), usize> = HashMap::new();
+        for transfer in &step.transfers {
+            let key3 = slot_key(transfer.kind, &transfer.data, transfer.layer);
+            let occurrence = seen.entry(key3).or_insert(0);
+            let key = (key3.0, key3.1, key3.2, key3.3, *occurrence);
+            *occurrence += 1;
+            match transfer.data {
+                TransferData::Tensor { region: r, .. } => {
+                    let entry = boxes.entry(key).or_insert_with(|| {
+                        slots.push(key);
+                        vec![None; steps]
+                    });
+                    entry[s] = Some(r);
+                }
+                TransferData::Weight { .. } => weight_loads += 1,
+            }
+        }
+    }
+    slots.sort_by_key(|k| (k.3, k.0 == TransferKind::Output as u8));
+    let weights_per_step: usize = region.layers.iter().map(|layer| layer.weights.len()).sum();
+    let expected = match plan.weights {
+        WeightMode::Streamed => weights_per_step * steps,
+        WeightMode::Resident => 0,
+    };
+    if weight_loads != expected
+        || (plan.weights == WeightMode::Resident && plan.prologue.len() != weights_per_step)
+    {
+        return Err(format!(
+            "the plan's weight transfers ({weight_loads} in steps, {} before) are not one per weight",
+            plan.prologue.len()
+        ));
+    }
+
+    let cell = |f: &dyn Fn(usize) -> i64| Cell::new((0..steps).map(f).collect());
+    let region_of = |t: usize, s: usize| -> Region {
+        if plan.tensors[t].accumulator {
+            accumulator_origin()
+        } else {
+            plan.steps[s].regions[t]
+        }
+    };
+
+    // Resident weights, once.
+    if plan.weights == WeightMode::Resident {
+        for layer in &region.layers {
+            for weight in &layer.weights {
+                actions.prologue.push(Action::Dma(whole_weight(
+                    buffers,
+                    weight.value,
+                    &weight.buffer,
+                )));
+            }
+        }
+    }
+
+    for (p, layer) in region.layers.iter().enumerate() {
+        let op = program.forward[layer.step].op;
+        let name = op_name(&op);
+        // Loads before the layer.
+        for key in slots
+            .iter()
+            .filter(|k| k.3 == p && k.0 == TransferKind::Input as u8)
+        {
+            let t = key.1;
+            let per_step = &boxes[key];
+            let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
+                if plan.tensors[t].streamed {
+                    // The occurrence-th use of the tensor by this layer.
+                    let u = layer
+                        .uses
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &used)| used == t)
+                        .nth(key.4)
+                        .map(|(u, _)| u)
+                        .ok_or("a streamed load has no use")?;
+                    let buffer = layer.use_buffers[u]
+                        .clone()
+                        .ok_or("a streamed use has no buffer")?;
+                    (buffer, Box::new(move |s| plan.steps[s].layers[p].reads[u]))
+                } else {
+                    let buffer = region.tensors[t]
+                        .buffer
+                        .clone()
+                        .ok_or("a loaded tensor has no buffer")?;
+                    (buffer, Box::new(move |s| plan.steps[s].regions[t]))
+                };
+            let value = region.tensors[t].value;
+            let shape = &program.values[value].shape;
+            let dram = buffers.plan.offsets[value];
+            actions.steps.push(Action::Dma(tensor_dma(
+                DmaKind::Input,
+                steps,
+                per_step,
+                |s, r| arena_box(&buffer, &origin(s), r),
+                |r| dram_box(dram, shape, r),
+            )));
+        }
+
+        // The layer, with its streamed weights.
+        let computes = |s: usize| plan.steps[s].layers[p].computes;
+        let mut views = Vec::new();
+        let mut indices = Vec::new();
+        let mut tile_views = Vec::new();
+        let global_pool = name == "df.global_pool";
+        let frame_of: Box<dyn Fn(usize) -> Region> = if global_pool {
+            Box::new(move |s| plan.steps[s].layers[p].reads[0])
+        } else {
+            Box::new(computes)
+        };
+        let sliced =
+            plan.weights == WeightMode::Streamed && layer.weights.first().is_some_and(|w| w.sliced);
+        let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
+        if sliced {
+            indices.push(Arg::ChannelFrom(c_lo));
+            indices.push(Arg::ChannelTo(c_hi));
+        } else {
+            indices.push(Arg::Cell(c_lo));
+            indices.push(Arg::Cell(c_hi));
+        }
+        indices.push(Arg::Cell(cell(&|s| frame_of(s).h.start)));
+        indices.push(Arg::Cell(cell(&|s| frame_of(s).h.end)));
+        indices.push(Arg::Cell(cell(&|s| frame_of(s).w.start)));
+        indices.push(Arg::Cell(cell(&|s| frame_of(s).w.end)));
+        for source in &layer.operands {
+            match *source {
+                OperandSource::Activation(u) => {
+                    let t = layer.uses[u];
+                    let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
+                        match &layer.use_buffers[u] {
+                            Some(buffer) => (
+                                buffer.clone(),
+                                Box::new(move |s| plan.steps[s].layers[p].reads[u]),
+                            ),
+                            None => (
+                                region.tensors[t]
+                                    .buffer
+                                    .clone()
+                                    .ok_or("an operand has no buffer")?,
+                                Box::new(move |s| region_of(t, s)),
+                            ),
+                        };
+                    indices.push(Arg::Cell(cell(&|s| origin(s).c.start)));
+                    indices.push(Arg::Cell(cell(&|s| origin(s).h.start)));
+                    indices.push(Arg::Cell(cell(&|s| origin(s).w.start)));
+                    tile_views.push(TileView::Window);
+                    views.push(buffer);
+                }
+                OperandSource::Weight(k) => {
+                    let weight = &layer.weights[k];
+                    if weight.sliced {
+                        indices.push(Arg::Channel);
+                        tile_views.push(TileView::Slice);
+                    } else {
+                        tile_views.push(TileView::Whole);
+                    }
+                    views.push(weight.buffer.clone());
+                }
+            }
+        }
+        let output = region.tensors[layer.output]
+            .buffer
+            .clone()
+            .ok_or("an output has no buffer")?;
+        if !global_pool {
+            let t = layer.output;
+            indices.push(Arg::Cell(cell(&|s| region_of(t, s).c.start)));
+            indices.push(Arg::Cell(cell(&|s| region_of(t, s).h.start)));
+            indices.push(Arg::Cell(cell(&|s| region_of(t, s).w.start)));
+            tile_views.push(TileView::Window);
+        } else {
+            tile_views.push(TileView::Whole);
+        }
+        views.push(output.clone());
+        let step_op = &program.forward[layer.step];
+        let sizes = TileSizes {
+            operands: step_op
+                .operands
+                .iter()
+                .map(|&v| program.values[v].shape.clone())
+                .collect(),
+            output: program.values[step_op.results[0]].shape.clone(),
+        };
+        let callee = tile_kernel(library, &op, &name, &views, &tile_views, &sizes)?;
+        let call = Call {
+            callee,
+            views,
+            indices,
+        };
+        if global_pool {
+            let acc = View::whole("%arg0".into(), output.shape.clone());
+            let start = library.function(
+                format!(
+                    "start {name}{} {}",
+                    attribute_key(&op),
+                    memref_type(&output.shape)
+                ),
+                ("df_tile", "global_pool_start"),
+                &[format!(
+                    "%arg0: {} {{llvm.noalias}}",
+                    memref_type(&output.shape)
+                )],
+                |f| kernels::global_pool_start(f, &op, &acc),
+            )?;
+            let plane = sizes.operands[0][2] * sizes.operands[0][3];
+            let finish = library.function(
+                format!(
+                    "finish {name}{} {} {plane}",
+                    attribute_key(&op),
+                    memref_type(&output.shape)
+                ),
+                ("df_tile", "global_pool_finish"),
+                &[format!(
+                    "%arg0: {} {{llvm.noalias}}",
+                    memref_type(&output.shape)
+                )],
+                |f| kernels::global_pool_finish(f, &op, &acc, plane),
+            )?;
+            actions.prologue.push(Action::Call(Call {
+                callee: start,
+                views: vec![output.clone()],
+                indices: Vec::new(),
+            }));
+            actions.epilogue.push(Action::Call(Call {
+                callee: finish,
+                views: vec![output.clone()],
+                indices: Vec::new(),
+            }));
+        }
+        if sliced {
+            let slices = layer
+                .weights
+                .iter()
+                .map(|w| {
+                    (
+                        w.buffer.offset,
+                        buffers.plan.offsets[w.value],
+                        w.buffer.bytes(),
+                    )
+                })
+                .collect();
+            actions.steps.push(Action::Sliced {
+                channels: layer.out_channels,
+                slices,
+                call,
+            });
+        } else {
+            if plan.weights == WeightMode::Streamed {
+                for weight in &layer.weights {
+                    actions.steps.push(Action::Dma(whole_weight(
+                        buffers,
+                        weight.value,
+                        &weight.buffer,
+                    )));
+                }
+            }
+            actions.steps.push(Action::Call(call));
+        }
+
+        // Stores after the layer.
+        for key in slots
+            .iter()
+            .filter(|k| k.3 == p && k.0 == TransferKind::Output as u8)
+        {
+            let t = key.1;
+            let per_step = &boxes[key];
+            let buffer = region.tensors[t]
+                .buffer
+                .clone()
+                .ok_or("a stored tensor has no buffer")?;
+            let value = region.tensors[t].value;
+            let shape = &program.values[value].shape;
+            let dram = buffers.plan.offsets[value];
+            let accumulator = plan.tensors[t].accumulator;
+            let dma = tensor_dma(
+                DmaKind::Output,
+                steps,
+                per_step,
+                |s, r| arena_box(&buffer, &region_of(t, s), r),
+                |r| dram_box(dram, shape, r),
+            );
+            if accumulator {
+                // Stored once, after the finishing kernel.
+                if per_step[..steps - 1].iter().any(Option::is_some) {
+                    return Err("an accumulator is stored before the last step".into());
+                }
+                let mut last = dma;
+                for c in [
+                    &mut last.dst.1,
+                    &mut last.src.1,
+                    &mut last.planes,
+                    &mut last.rows,
+                    &mut last.row,
+                ] {
+                    if let Cell::Steps(values) = c {
+                        *c = Cell::Const(*values.last().expect("one value per step"));
+                    }
+                }
+                actions.epilogue.push(Action::Dma(last));
+            } else {
+                actions.steps.push(Action::Dma(dma));
+            }
+        }
+    }
+    Ok(actions)
+}
+
+/// A DMA of one whole weight into its arena buffer.
+fn whole_weight(buffers: &Buffers, value: usize, buffer: &TileBuffer) -> Dma {
+    let bytes = buffer.bytes() as i64;
+    Dma {
+        kind: DmaKind::Weight,
+        dst: (Base::Arena, Cell::Const(buffer.offset as i64)),
+        src: (
+            Base::Params,
+            Cell::Const(buffers.plan.offsets[value] as i64),
+        ),
+        planes: Cell::Const(1),
+        rows: Cell::Const(1),
+        row: Cell::Const(bytes),
+        dst_strides: (Cell::Const(0), Cell::Const(0)),
+        src_strides: (Cell::Const(0), Cell::Const(0)),
+    }
+}
+
+/// The DMA of a tensor slot: per step, its box (or nothing), between the
+/// arena (`arena(step, box)`) and off-chip memory (`dram(box)`).
+fn tensor_dma(
+    kind: DmaKind,
+    steps: usize,
+    per_step: &[Option<Region>],
+    arena: impl Fn(usize, &Region) -> (i64, i64, i64),
+    dram: impl Fn(&Region) -> (i64, i64, i64),
+) -> Dma {
+    let mut columns: [Vec<i64>; 9] = Default::default();
+    for s in 0..steps {
+        let row = match &per_step[s] {
+            Some(r) => {
+                let (a, a0, a1) = arena(s, r);
+                let (d, d0, d1) = dram(r);
+                [a, d, r.c.len(), r.h.len(), r.w.len() * 4, a0, a1, d0, d1]
+            }
+            None => [0; 9],
+        };
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    let [a, d, planes, rows, row, a0, a1, d0, d1] = columns.map(Cell::new);
+    let (arena_side, dram_side) = ((Base::Arena, a), (Base::Activations, d));
+    let (dst, src, dst_strides, src_strides) = if kind == DmaKind::Output {
+        (dram_side, arena_side, (d0, d1), (a0, a1))
+    } else {
+        (arena_side, dram_side, (a0, a1), (d0, d1))
+    };
+    Dma {
+        kind,
+        dst,
+        src,
+        planes,
+        rows,
+        row,
+        dst_strides,
+        src_strides,
+    }
+}
+
+/// How a tile kernel sees one of its buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TileView {
+    /// A window of an activation: origin arguments for c, h and w.
+    Window,
+    /// One output channel of a weight: an origin argument for dimension 0.
+    Slice,
+    /// A whole weight or accumulator.
+    Whole,
+}
+
+/// The tensors' own shapes (the kernel's views hold windows).
+struct TileSizes {
+    operands: Vec<Vec<i64>>,
+    output: Vec<i64>,
+}
+
+/// The tile kernel of `op` on `views`: arguments are the views, then the
+/// frame `c0, c1, h0, h1, w0, w1`, then the origins the views need, in view
+/// order.
+fn tile_kernel(
+    library: &mut KernelLibrary,
+    op: &OperationRef,
+    name: &str,
+    views: &[TileBuffer],
+    kinds: &[TileView],
+    sizes: &TileSizes,
+) -> Result<String, String> {
+    let mut key = format!("tile {name}{}", attribute_key(op));
+    for (view, kind) in views.iter().zip(kinds) {
+        key.push_str(&format!(" {}:{kind:?}", memref_type(&view.shape)));
+    }
+    key.push_str(&format!(" {:?} {:?}", sizes.operands, sizes.output));
+    let mut parameters = Vec::new();
+    let mut args = Vec::new();
+    for (i, view) in views.iter().enumerate() {
+        parameters.push(format!(
+            "%arg{i}: {} {{llvm.noalias}}",
+            memref_type(&view.shape)
+        ));
+    }
+    let frame_names = ["%c0", "%c1", "%h0", "%h1", "%w0", "%w1"];
+    for name in frame_names {
+        parameters.push(format!("{name}: index"));
+    }
+    for (i, (view, kind)) in views.iter().zip(kinds).enumerate() {
+        let mut origin = vec![String::new(); view.shape.len()];
+        match kind {
+            TileView::Window => {
+                for (d, dim) in ["c", "h", "w"].iter().enumerate() {
+                    let name = format!("%o{i}{dim}");
+                    parameters.push(format!("{name}: index"));
+                    origin[d + 1] = name;
+                }
+            }
+            TileView::Slice => {
+                let name = format!("%o{i}k");
+                parameters.push(format!("{name}: index"));
+                origin[0] = name;
+            }
+            TileView::Whole => {}
+        }
+        args.push(View {
+            name: format!("%arg{i}"),
+            shape: view.shape.clone(),
+            origin,
+        });
+    }
+    let frame = Frame {
+        bounds: vec![
+            ("0".into(), "1".into()),
+            (frame_names[0].into(), frame_names[1].into()),
+            (frame_names[2].into(), frame_names[3].into()),
+            (frame_names[4].into(), frame_names[5].into()),
+        ],
+    };
+    let (ins, out) = args.split_at(args.len() - 1);
+    let out = &out[0];
+    let suffix = name.trim_start_matches("df.");
+    let four = |shape: &[i64]| -> Result<[i64; 4], String> {
+        shape
+            .try_into()
+            .map_err(|_| "a tile operand must be 4-D".to_string())
+    };
+    library.function(key, ("df_tile", suffix), &parameters, |f| match name {
+        "df.conv2d" => {
+            let input = four(&sizes.operands[0])?;
+            let output = four(&sizes.output)?;
+            kernels::conv2d(f, op, ins, out, &frame, (input, [output[2], output[3]]))
+        }
+        "df.pool2d" => {
+            let input = four(&sizes.operands[0])?;
+            kernels::pool2d(f, op, ins, out, &frame, [input[2], input[3]])
+        }
+        "df.global_pool" => kernels::global_pool_accumulate(f, op, &ins[0], out, &frame),
+        "df.add" => kernels::binary_op(f, "addf", ins, out, &frame),
+        "df.mul" => kernels::binary_op(f, "mulf", ins, out, &frame),
+        "df.activation" => kernels::activation(f, op, ins, out, &frame),
+        "df.batch_norm" => kernels::batch_norm(f, op, ins, out, &frame),
+        "df.concat" => {
+            let lengths: Vec<i64> = sizes.operands.iter().map(|s| s[1]).collect();
+            kernels::concat(f, op, ins, out, &frame, &lengths)
+        }
+        other => Err(format!("'{other}' has no tile kernel")),
+    })
+}
+
+/// Writes actions as MLIR.
+struct Writer<'w, 'b> {
+    f: &'w mut FunctionText,
+    region: &'w StagedRegion,
+    buffers: &'w Buffers<'b>,
+    /// Per table column, its value at every step.
+    columns: Vec<Vec<i64>>,
+    /// The SSA name of the table inside the step loop.
+    table: String,
+    arena_views: HashMap<(u64, Vec<i64>), String>,
+}
+
+impl Writer<'_, '_> {
+    fn write(mut self, actions: &Actions, globals: &mut Vec<String>) -> Result<(), String> {
+        let steps = self.region.plan.steps.len();
+        let r = self.region.region;
+        // Columns are numbered as the loop body uses them; the table's
+        // global is written once they are all known.
+        let table_type = format!("memref<{steps}x{{K}}xi64>");
+        self.table = format!("%df_steps_{r}");
+        for action in &actions.prologue {
+            self.action(action, "")?;
+        }
+        let s = self.f.open_for("0", steps.to_string());
+        let body_start = self.columns.len();
+        for action in &actions.steps {
+            self.action(action, &s)?;
+        }
+        self.f.close();
+        debug_assert_eq!(body_start, 0, "the prologue reads no table");
+        for action in &actions.epilogue {
+            self.action(action, "")?;
+        }
+        let k = self.columns.len().max(1);
+        let table_type = table_type.replace("{K}", &k.to_string());
+        let rows: Vec<String> = (0..steps)
+            .map(|s| {
+                let row: Vec<String> = if self.columns.is_empty() {
+                    vec!["0".into()]
+                } else {
+                    self.columns.iter().map(|c| c[s].to_string()).collect()
+                };
+                format!("[{}]", row.join(", "))
+            })
+            .collect();
+        globals.push(format!(
+            "memref.global \"private\" constant @df_region_{r}_steps : {table_type} = dense<[{}]>\n",
+            rows.join(", ")
+        ));
+        self.f.prologue_line(format!(
+            "{} = memref.get_global @df_region_{r}_steps : {table_type}",
+            self.table
+        ));
+        // The loads name the table's type; it is fixed now.
+        self.f
+            .replace_all(&format!("memref<{steps}x{{K}}xi64>"), &table_type);
+        Ok(())
+    }
+
+    /// An `i64` value of `cell` at step `s`.
+    fn i64(&mut self, cell: &Cell, s: &str) -> String {
+        match cell {
+            Cell::Const(v) => self.f.i64(*v),
+            Cell::Steps(values) => {
+                let column = self.columns.len();
+                self.columns.push(values.clone());
+                let index = self.f.index(column as i64);
+                let value = self.f.fresh("s");
+                let steps = self.region.plan.steps.len();
+                self.f.line(format!(
+                    "{value} = memref.load {}[{s}, {index}] : memref<{steps}x{{K}}xi64>",
+                    self.table
+                ));
+                value
+            }
+        }
+    }
+
+    /// An `index` value of `cell` at step `s`.
+    fn index(&mut self, cell: &Cell, s: &str) -> String {
+        match cell {
+            Cell::Const(v) => self.f.index(*v),
+            Cell::Steps(_) => {
+                let value = self.i64(cell, s);
+                let cast = self.f.fresh("x");
+                self.f
+                    .line(format!("{cast} = arith.index_cast {value} : i64 to index"));
+                cast
+            }
+        }
+    }
+
+    /// The base address of `base`, as `i64`.
+    fn base(&mut self, base: Base) -> String {
+        let (name, bytes) = match base {
+            Base::Activations => ("act", self.buffers.plan.activation_bytes),
+            Base::Params => ("params", self.buffers.param_bytes),
+            Base::Arena => ("arena", self.buffers.arena_bytes),
+        };
+        self.f.base_address(name, bytes)
+    }
+
+    fn address(&mut self, (base, offset): &(Base, Cell), s: &str) -> String {
+        let base = self.base(*base);
+        let offset = self.i64(offset, s);
+        let address = self.f.fresh("p");
+        self.f
+            .line(format!("{address} = arith.addi {base}, {offset} : i64"));
+        address
+    }
+
+    fn dma(&mut self, dma: &Dma, s: &str) {
+        let kind = self.f.i64(dma.kind as i64);
+        let region = self.f.i64(self.region.region as i64);
+        let dst = self.address(&dma.dst, s);
+        let src = self.address(&dma.src, s);
+        let rest: Vec<String> = [
+            &dma.planes,
+            &dma.rows,
+            &dma.row,
+            &dma.dst_strides.0,
+            &dma.dst_strides.1,
+            &dma.src_strides.0,
+            &dma.src_strides.1,
+        ]
+        .into_iter()
+        .map(|cell| self.i64(cell, s))
+        .collect();
+        self.f.line(format!(
+            "func.call @{DMA_SYMBOL}({kind}, {region}, {dst}, {src}, {}) : ({}) -> ()",
+            rest.join(", "),
+            vec!["i64"; 11].join(", ")
+        ));
+    }
+
+    fn view(&mut self, buffer: &TileBuffer) -> String {
+        let key = (buffer.offset, buffer.shape.clone());
+        if let Some(name) = self.arena_views.get(&key) {
+            return name.clone();
+        }
+        let offset = self.f.index(buffer.offset as i64);
+        let name = self.f.fresh("b");
+        self.f.prologue_line(format!(
+            "{name} = memref.view %arena[{offset}][] : memref<{}xi8> to {}",
+            self.buffers.arena_bytes.max(1),
+            memref_type(&buffer.shape)
+        ));
+        self.arena_views.insert(key, name.clone());
+        name
+    }
+
+    fn call(&mut self, call: &Call, s: &str, channel: Option<&str>) -> Result<(), String> {
+        let mut arguments = Vec::new();
+        let mut types = Vec::new();
+        for buffer in &call.views {
+            arguments.push(self.view(buffer));
+            types.push(memref_type(&buffer.shape));
+        }
+        for arg in &call.indices {
+            let value = match (arg, channel) {
+                (Arg::Cell(cell), _) => self.index(cell, s),
+                (Arg::Channel, Some(k)) => k.to_string(),
+                (Arg::ChannelFrom(cell), Some(k)) => {
+                    let bound = self.index(cell, s);
+                    let value = self.f.fresh("x");
+                    self.f
+                        .line(format!("{value} = arith.maxsi {k}, {bound} : index"));
+                    value
+                }
+                (Arg::ChannelTo(cell), Some(k)) => {
+                    let bound = self.index(cell, s);
+                    let one = self.f.index(1);
+                    let next = self.f.fresh("x");
+                    self.f
+                        .line(format!("{next} = arith.addi {k}, {one} : index"));
+                    let value = self.f.fresh("x");
+                    self.f
+                        .line(format!("{value} = arith.minsi {next}, {bound} : index"));
+                    value
+                }
+                (_, None) => return Err("a channel argument outside the weight loop".into()),
+            };
+            arguments.push(value);
+            types.push("index".into());
+        }
+        self.f.line(format!(
+            "func.call @{}({}) : ({}) -> ()",
+            call.callee,
+            arguments.join(", "),
+            types.join(", ")
+        ));
+        Ok(())
+    }
+
+    fn action(&mut self, action: &Action, s: &str) -> Result<(), String> {
+        match action {
+            Action::Dma(dma) => self.dma(dma, s),
+            Action::Call(call) => self.call(call, s, None)?,
+            Action::Sliced {
+                channels,
+                slices,
+                call,
+            } => {
+                let k = self.f.open_for("0", channels.to_string());
+                let k64 = self.f.fresh("k");
+                self.f
+                    .line(format!("{k64} = arith.index_cast {k} : index to i64"));
+                for &(arena_offset, param_offset, bytes) in slices {
+                    let size = self.f.i64(bytes as i64);
+                    let slice = self.f.fresh("p");
+                    self.f
+                        .line(format!("{slice} = arith.muli {k64}, {size} : i64"));
+                    let start = self.f.i64(param_offset as i64);
+                    let offset = self.f.fresh("p");
+                    self.f
+                        .line(format!("{offset} = arith.addi {start}, {slice} : i64"));
+                    let params = self.base(Base::Params);
+                    let src = self.f.fresh("p");
+                    self.f
+                        .line(format!("{src} = arith.addi {params}, {offset} : i64"));
+                    let arena = self.base(Base::Arena);
+                    let dst_offset = self.f.i64(arena_offset as i64);
+                    let dst = self.f.fresh("p");
+                    self.f
+                        .line(format!("{dst} = arith.addi {arena}, {dst_offset} : i64"));
+                    let kind = self.f.i64(DmaKind::Weight as i64);
+                    let region = self.f.i64(self.region.region as i64);
+                    let one = self.f.i64(1);
+                    let zero = self.f.i64(0);
+                    self.f.line(format!(
+                        "func.call @{DMA_SYMBOL}({kind}, {region}, {dst}, {src}, {one}, {one}, {size}, {zero}, {zero}, {zero}, {zero}) : ({}) -> ()",
+                        vec!["i64"; 11].join(", ")
+                    ));
+                }
+                self.call(call, s, Some(&k))?;
+                self.f.close();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,568 @@
+//! The staging analysis: which fusion regions run tile by tile through the
+//! scratchpad, and where each tile buffer lives in the arena.
+//!
+//! For every `df.fusion_region`, the layer graph the scheduler saw is read
+//! back (the function with its regions flattened), the region's `schedule`
+//! attribute gives the tiling, and [`tile_plan`] enumerates the steps and
+//! their DMA transfers. The plan's bytes must equal the attribute's
+//! predicted traffic exactly, or the region is not staged. Then every tensor
+//! window, streamed input, weight (or weight slice) and accumulator gets a
+//! buffer at a fixed offset of the arena, placed by liveness over the
+//! layers of one step; the placement must fit the scheduled capacity.
+//!
+//! A region the plan or the tile kernels do not cover yet is
+//! [`RegionStaging::Unstaged`] with the reason, and runs op by op on
+//! off-chip memory without DMA (see docs/lowering.md).
+
+use std::collections::HashMap;
+
+use deepfuse_passes::{
+    cost::GroupModel,
+    graph::{Dim, LayerGraph, NodeId, OpKind, from_ir},
+    receptive_field::Region,
+    tile_plan::{self, TilePlan, WeightMode},
+};
+use melior::ir::OperationRef;
+
+use crate::program::{Program, ValueId};
+
+/// Alignment of every tile buffer in the arena, in bytes.
+const ALIGN: u64 = 64;
+
+/// An f32 buffer in the scratchpad arena.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TileBuffer {
+    /// Byte offset in the arena.
+    pub offset: u64,
+    /// Its shape: `1 x C x H x W` for an activation window (the largest
+    /// window of any step along each dimension), the weight's shape (or one
+    /// output channel of it) for a weight.
+    pub shape: Vec<i64>,
+}
+
+impl TileBuffer {
+    /// Bytes it spans.
+    pub fn bytes(&self) -> u64 {
+        self.shape.iter().product::<i64>().max(0) as u64 * 4
+    }
+}
+
+/// A weight operand of a staged layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedWeight {
+    /// The parameter (its place in the parameter buffer).
+    pub value: ValueId,
+    /// Its buffer in the arena.
+    pub buffer: TileBuffer,
+    /// Streamed one output channel at a time: the buffer holds one slice of
+    /// the leading dimension, loaded before the layer computes that
+    /// channel. `false`: the buffer holds the whole weight.
+    pub sliced: bool,
+}
+
+/// Where an op operand of a staged layer comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandSource {
+    /// Activation operand `k` (its use index within the layer).
+    Activation(usize),
+    /// Weight `k` of [`StagedLayer::weights`].
+    Weight(usize),
+}
+
+/// A layer of a staged region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedLayer {
+    /// Index into [`Program::forward`].
+    pub step: usize,
+    /// Its node in the layer graph.
+    pub node: NodeId,
+    /// Per activation operand, the plan tensor it reads.
+    pub uses: Vec<usize>,
+    /// Per activation operand, the buffer of a streamed input (loaded per
+    /// use); `None` when the operand reads its tensor's buffer.
+    pub use_buffers: Vec<Option<TileBuffer>>,
+    /// The weight operands, in operand order.
+    pub weights: Vec<StagedWeight>,
+    /// The op's operands, in order.
+    pub operands: Vec<OperandSource>,
+    /// The plan tensor it computes.
+    pub output: usize,
+    /// Output channels (the leading dimension of a sliced weight).
+    pub out_channels: i64,
+}
+
+/// A plan tensor of a staged region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedTensor {
+    /// The program's tensor (its place in off-chip memory).
+    pub value: ValueId,
+    /// Its window buffer; `None` for a streamed input (loaded into
+    /// per-use buffers instead).
+    pub buffer: Option<TileBuffer>,
+}
+
+/// A region that runs tile by tile through the scratchpad.
+#[derive(Clone, Debug)]
+pub struct StagedRegion {
+    /// The region's index among the function's fusion regions.
+    pub region: usize,
+    /// Its steps and transfers.
+    pub plan: TilePlan,
+    /// Its layers, in execution order (as [`TilePlan::nodes`]).
+    pub layers: Vec<StagedLayer>,
+    /// As [`TilePlan::tensors`].
+    pub tensors: Vec<StagedTensor>,
+    /// Bytes of the arena the buffers span.
+    pub arena_bytes: u64,
+}
+
+/// How a region runs.
+#[derive(Clone, Debug)]
+pub enum RegionStaging {
+    /// Tile by tile through the scratchpad, with counted DMA.
+    Staged(Box<StagedRegion>),
+    /// Op by op on off-chip memory, without DMA, for the reason given.
+    Unstaged(String),
+}
+
+/// What a region's staging came to, in brief.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StagingSummary {
+    /// Steps of the tile plan.
+    pub steps: usize,
+    /// Bytes of the arena its buffers span.
+    pub arena_bytes: u64,
+}
+
+impl RegionStaging {
+    /// The summary of a staged region, or why it is not staged.
+    pub fn summary(&self) -> Result<StagingSummary, String> {
+        match self {
+            RegionStaging::Staged(region) => Ok(StagingSummary {
+                steps: region.plan.steps.len(),
+                arena_bytes: region.arena_bytes,
+            }),
+            RegionStaging::Unstaged(reason) => Err(reason.clone()),
+        }
+    }
+
+    /// The staged region, if staged.
+    pub fn staged(&self) -> Option<&StagedRegion> {
+        match self {
+            RegionStaging::Staged(region) => Some(region),
+            RegionStaging::Unstaged(_) => None,
+        }
+    }
+}
+
+/// Decides, for every fusion region of `function` (whose program is
+/// `program`), whether and how it is staged.
+pub fn analyse(function: &OperationRef, program: &Program) -> Vec<RegionStaging> {
+    let unstaged_all = |reason: String| {
+        (0..program.regions)
+            .map(|_| RegionStaging::Unstaged(reason.clone()))
+            .collect()
+    };
+    let built = match from_ir::build_flattened(function) {
+        Ok(built) => built,
+        Err(e) => return unstaged_all(format!("its layer graph cannot be read: {}", e.error)),
+    };
+    if built.regions.len() != program.regions {
+        return unstaged_all("its layer graph does not match the program's regions".into());
+    }
+    let steps: HashMap<usize, usize> = program
+        .forward
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (step.op.to_raw().ptr as usize, i))
+        .collect();
+    let links = Links {
+        graph: &built.graph,
+        program,
+        step_of: built
+            .ops
+            .iter()
+            .map(|op| steps.get(&(op.ptr as usize)).copied())
+            .collect(),
+    };
+    (0..program.regions)
+        .map(|r| match links.stage(r, &built.regions[r]) {
+            Ok(region) => RegionStaging::Staged(Box::new(region)),
+            Err(reason) => RegionStaging::Unstaged(reason),
+        })
+        .collect()
+}
+
+/// The layer graph tied to the program it was read from.
+struct Links<'a, 'p, 'c, 'o> {
+    graph: &'a LayerGraph,
+    program: &'p Program<'c, 'o>,
+    /// Per graph node, its index in [`Program::forward`].
+    step_of: Vec<Option<usize>>,
+}
+
+impl Links<'_, '_, '_, '_> {
+    /// The program tensor of graph value `value`.
+    fn value(&self, value: usize) -> Result<ValueId, String> {
+        let graph_value = &self.graph.values[value];
+        match graph_value.producer {
+            Some(node) => self.step_of[node]
+                .map(|step| self.program.forward[step].results[0])
+                .ok_or_else(|| "a layer is not a forward op".to_string()),
+            None => self
+                .graph
+                .inputs
+                .iter()
+                .position(|&v| v == value)
+                .and_then(|i| self.program.inputs.get(i).copied())
+                .ok_or_else(|| "an input is not an argument of the function".to_string()),
+        }
+    }
+
+    fn stage(&self, region: usize, nodes: &[NodeId]) -> Result<StagedRegion, String> {
+        let schedule =
+            self.program.schedules[region].ok_or("it has no readable 'schedule' attribute")?;
+        for &node in nodes {
+            let kind = &self.graph.nodes[node].kind;
+            let supported = match kind {
+                OpKind::Conv2d { .. }
+                | OpKind::Pool2d { .. }
+                | OpKind::GlobalPool { .. }
+                | OpKind::Elementwise { .. }
+                | OpKind::Binary { .. } => true,
+                OpKind::Concat { dim } => *dim == Dim::C,
+                _ => false,
+            };
+            if !supported {
+                return Err(format!(
+                    "{} ({}) has no tile kernel yet",
+                    self.graph.nodes[node].label,
+                    kind.short_name()
+                ));
+            }
+            let output = self.graph.output_value(node);
+            let tensors = std::iter::once(output.shape.clone()).chain(
+                self.graph.nodes[node]
+                    .inputs
+                    .iter()
+                    .map(|o| self.graph.values[o.value].shape.clone()),
+            );
+            for shape in tensors {
+                if shape.len() != 4 || shape[0] != 1 {
+                    return Err(format!(
+                        "{} reads or writes a tensor of shape {shape:?}; tiles are staged for \
+                         4-D tensors of batch 1 only",
+                        self.graph.nodes[node].label
+                    ));
+                }
+            }
+        }
+        let model = GroupModel::new(self.graph, nodes).map_err(|e| e.to_string())?;
+        let weights = if schedule.resident_weights == 0 {
+            WeightMode::Streamed
+        } else if schedule.resident_weights == model.weight_bytes() {
+            WeightMode::Resident
+        } else {
+            return Err(format!(
+                "partial weight residency ({} of {} weight bytes resident) is not planned yet",
+                schedule.resident_weights,
+                model.weight_bytes()
+            ));
+        };
+        let plan = tile_plan::plan_with_weights(&model, &schedule.tiling, weights)
+            .map_err(|e| e.to_string())?;
+        if plan.traffic() != schedule.traffic {
+            return Err(format!(
+                "its tile plan moves {:?}, the schedule predicts {:?}",
+                plan.traffic(),
+                schedule.traffic
+            ));
+        }
+        for (t, tensor) in plan.tensors.iter().enumerate() {
+            if tensor.accumulator
+                && self.graph.values[tensor.value]
+                    .consumers
+                    .iter()
+                    .any(|c| plan.nodes.contains(c))
+            {
+                return Err(format!(
+                    "a layer reads the global pool accumulator {t} inside the region"
+                ));
+            }
+        }
+        let layers = plan
+            .nodes
+            .iter()
+            .map(|&node| self.layer(node, &plan, weights))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tensors = plan
+            .tensors
+            .iter()
+            .map(|tensor| {
+                Ok(StagedTensor {
+                    value: self.value(tensor.value)?,
+                    buffer: None,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut staged = StagedRegion {
+            region,
+            plan,
+            layers,
+            tensors,
+            arena_bytes: 0,
+        };
+        place(&mut staged, weights);
+        if staged.arena_bytes > schedule.capacity {
+            return Err(format!(
+                "its tile buffers need {} bytes of scratchpad, more than the {} scheduled \
+                 (the model shares buffers more tightly)",
+                staged.arena_bytes, schedule.capacity
+            ));
+        }
+        Ok(staged)
+    }
+
+    fn layer(
+        &self,
+        node: NodeId,
+        plan: &TilePlan,
+        weights: WeightMode,
+    ) -> Result<StagedLayer, String> {
+        let step = self.step_of[node].ok_or("a layer is not a forward op")?;
+        let graph_node = &self.graph.nodes[node];
+        let op_step = &self.program.forward[step];
+        let out_channels = self.graph.output_value(node).dims.c;
+        let mut operands = Vec::new();
+        let mut staged_weights = Vec::new();
+        let mut uses = Vec::new();
+        // Weights stream one output channel at a time when every weight of
+        // the layer leads with the output channels (a filter and its bias).
+        let weight_shapes: Vec<&Vec<i64>> = op_step
+            .operands
+            .iter()
+            .enumerate()
+            .filter(|(slot, _)| !graph_node.inputs.iter().any(|o| o.slot == *slot))
+            .map(|(_, &value)| &self.program.values[value].shape)
+            .collect();
+        let sliced = weights == WeightMode::Streamed
+            && out_channels > 1
+            && !weight_shapes.is_empty()
+            && weight_shapes
+                .iter()
+                .all(|shape| shape.first() == Some(&out_channels));
+        for (slot, &value) in op_step.operands.iter().enumerate() {
+            if let Some(k) = graph_node.inputs.iter().position(|o| o.slot == slot) {
+                let tensor = plan
+                    .tensor_of(graph_node.inputs[k].value)
+                    .ok_or("an operand is not a tensor of the plan")?;
+                operands.push(OperandSource::Activation(uses.len()));
+                uses.push(tensor);
+            } else if self.program.values[value].is_parameter() {
+                let shape = self.program.values[value].shape.clone();
+                let buffer_shape = if sliced {
+                    std::iter::once(1)
+                        .chain(shape[1..].iter().copied())
+                        .collect()
+                } else {
+                    shape
+                };
+                operands.push(OperandSource::Weight(staged_weights.len()));
+                staged_weights.push(StagedWeight {
+                    value,
+                    buffer: TileBuffer {
+                        offset: 0,
+                        shape: buffer_shape,
+                    },
+                    sliced,
+                });
+            } else {
+                return Err(format!(
+                    "{}: operand #{slot} is neither a layer input nor a parameter",
+                    graph_node.label
+                ));
+            }
+        }
+        let output = plan
+            .tensor_of(graph_node.output)
+            .ok_or("a layer's output is not a tensor of the plan")?;
+        Ok(StagedLayer {
+            step,
+            node,
+            use_buffers: vec![None; uses.len()],
+            uses,
+            weights: staged_weights,
+            operands,
+            output,
+            out_channels,
+        })
+    }
+}
+
+/// The largest extent along c, h and w of `regions`, as a `1 x C x H x W`
+/// shape.
+fn hull_shape<'r>(regions: impl Iterator<Item = &'r Region>) -> Vec<i64> {
+    let mut shape = vec![1, 0, 0, 0];
+    for region in regions {
+        shape[1] = shape[1].max(region.c.len());
+        shape[2] = shape[2].max(region.h.len());
+        shape[3] = shape[3].max(region.w.len());
+    }
+    shape
+}
+
+/// Something to place: live over layer positions `[from, to]`.
+struct Item {
+    from: usize,
+    to: usize,
+    bytes: u64,
+}
+
+/// Gives every buffer of `region` its shape and offset, and sets
+/// [`StagedRegion::arena_bytes`].
+fn place(region: &mut StagedRegion, weights: WeightMode) {
+    let plan = &region.plan;
+    let last = plan.nodes.len().saturating_sub(1);
+    // Per tensor: its window shape and live range.
+    let mut tensor_items: Vec<Option<(Vec<i64>, usize, usize)>> = vec![None; plan.tensors.len()];
+    let mut use_items: Vec<(usize, usize, Vec<i64>)> = Vec::new();
+    for (t, tensor) in plan.tensors.iter().enumerate() {
+        if tensor.accumulator {
+            let shape = vec![1, tensor.dims.c, 1, 1];
+            tensor_items[t] = Some((shape, 0, last));
+            continue;
+        }
+        let users: Vec<usize> = (0..region.layers.len())
+            .filter(|&p| region.layers[p].uses.contains(&t))
+            .collect();
+        if tensor.producer.is_none() && tensor.streamed {
+            for &p in &users {
+                for (u, &used) in region.layers[p].uses.iter().enumerate() {
+                    if used == t {
+                        let shape = hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
+                        use_items.push((p, u, shape));
+                    }
+                }
+            }
+            continue;
+        }
+        let shape = hull_shape(plan.steps.iter().map(|s| &s.regions[t]));
+        let producer = region.layers.iter().position(|l| l.output == t);
+        let from = producer.or(users.first().copied()).unwrap_or(0);
+        let to = users.last().copied().unwrap_or(from).max(from);
+        tensor_items[t] = Some((shape, from, to));
+    }
+
+    let mut items: Vec<Item> = Vec::new();
+    for entry in tensor_items.iter().flatten() {
+        items.push(Item {
+            from: entry.1,
+            to: entry.2,
+            bytes: entry.0.iter().product::<i64>().max(0) as u64 * 4,
+        });
+    }
+    for (p, _, shape) in &use_items {
+        items.push(Item {
+            from: *p,
+            to: *p,
+            bytes: shape.iter().product::<i64>().max(0) as u64 * 4,
+        });
+    }
+    for (p, layer) in region.layers.iter().enumerate() {
+        for weight in &layer.weights {
+            let (from, to) = match weights {
+                WeightMode::Resident => (0, last),
+                WeightMode::Streamed => (p, p),
+            };
+            items.push(Item {
+                from,
+                to,
+                bytes: weight.buffer.bytes(),
+            });
+        }
+    }
+    let offsets = first_fit(&items);
+    region.arena_bytes = items
+        .iter()
+        .zip(&offsets)
+        .map(|(item, offset)| offset + item.bytes)
+        .max()
+        .unwrap_or(0);
+
+    let mut next = offsets.into_iter();
+    for (t, entry) in tensor_items.into_iter().enumerate() {
+        if let Some((shape, _, _)) = entry {
+            region.tensors[t].buffer = Some(TileBuffer {
+                offset: next.next().expect("one offset per item"),
+                shape,
+            });
+        }
+    }
+    for (p, u, shape) in use_items {
+        region.layers[p].use_buffers[u] = Some(TileBuffer {
+            offset: next.next().expect("one offset per item"),
+            shape,
+        });
+    }
+    for layer in &mut region.layers {
+        for weight in &mut layer.weights {
+            weight.buffer.offset = next.next().expect("one offset per item");
+        }
+    }
+}
+
+/// Offsets for `items` such that two items live at a common position never
+/// overlap: largest first, each at the lowest aligned offset that is free.
+fn first_fit(items: &[Item]) -> Vec<u64> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(items[i].bytes), i));
+    let mut offsets = vec![0u64; items.len()];
+    let mut placed: Vec<usize> = Vec::new();
+    for i in order {
+        let item = &items[i];
+        let mut conflicts: Vec<(u64, u64)> = placed
+            .iter()
+            .filter(|&&j| items[j].from <= item.to && item.from <= items[j].to)
+            .map(|&j| (offsets[j], offsets[j] + items[j].bytes))
+            .collect();
+        conflicts.sort_unstable();
+        let mut offset = 0u64;
+        for (start, end) in conflicts {
+            if offset + item.bytes <= start {
+                break;
+            }
+            offset = offset.max(end.next_multiple_of(ALIGN));
+        }
+        offsets[i] = offset;
+        placed.push(i);
+    }
+    offsets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_fit_shares_space_between_buffers_that_are_never_live_together() {
+        let items = [
+            Item {
+                from: 0,
+                to: 1,
+                bytes: 100,
+            },
+            Item {
+                from: 1,
+                to: 2,
+                bytes: 100,
+            },
+            Item {
+                from: 2,
+                to: 2,
+                bytes: 64,
+            },
+        ];
+        let offsets = first_fit(&items);
+        assert_eq!(offsets, vec![0, 128, 0]);
+    }
+}
