@@ -7,10 +7,12 @@
 //! module, and [`Compiled::load_params`] / [`Compiled::run`] execute it
 //! with the runtime.
 //!
-//! Not yet generated: the staging of each fusion region's tiles through the
-//! scratchpad (see docs/lowering.md). Regions run op by op on the
-//! activation buffer, so every schedule computes the same thing the same way
-//! and the runtime counts no DMA traffic yet.
+//! Regions the tile plan covers are staged through the scratchpad: their
+//! steps load windows and weights into the arena with counted DMA, compute
+//! on arena buffers and store output pieces, moving exactly the bytes the
+//! schedule predicts ([`Lowered::traffic_mismatches`]). The other regions run
+//! op by op on the activation buffer, without DMA, and
+//! [`Lowered::staging`] says why (see docs/lowering.md).
 //!
 //! ```
 //! use deepfuse::compile::{CompileOptions, Compiler};
@@ -53,6 +55,9 @@ pub struct CompileOptions {
     pub scratchpad: u64,
     /// How layers are grouped into fusion regions.
     pub strategy: Strategy,
+    /// Stage the regions the tile plan covers through the scratchpad
+    /// (`false`: every region runs op by op, without DMA).
+    pub staging: bool,
 }
 
 impl Default for CompileOptions {
@@ -60,6 +65,7 @@ impl Default for CompileOptions {
         Self {
             scratchpad: 1 << 20,
             strategy: Strategy::Dp,
+            staging: true,
         }
     }
 }
@@ -193,7 +199,7 @@ impl Compiler {
             .run(&mut module)
             .map_err(|_| format!("{name}: scheduling failed ({df_pipeline})"))?;
         llvm_pipeline::dump_stage("df-scheduled", &module);
-        lower_module(&context, &module, self.options.scratchpad)
+        lower_module(&context, &module, &self.options)
     }
 
     /// Takes a lowered network to optimised LLVM IR for the host, through
@@ -402,7 +408,7 @@ impl Compiled {
 fn lower_module(
     context: &melior::Context,
     module: &Module,
-    scratchpad: u64,
+    options: &CompileOptions,
 ) -> Result<Lowered, String> {
     let mut next = module.body().first_operation();
     let function = loop {
@@ -414,8 +420,15 @@ fn lower_module(
     };
     let program = program::from_function(function).map_err(|e| e.to_string())?;
     let plan = buffers::plan(&program);
-    let staging = staging::analyse(&function, &program);
-    let text = affine::emit(&program, &plan, scratchpad, &staging).map_err(|e| e.to_string())?;
+    let staging = if options.staging {
+        staging::analyse(&function, &program)
+    } else {
+        (0..program.regions)
+            .map(|_| staging::RegionStaging::Unstaged("staging is off (--no-staging)".into()))
+            .collect()
+    };
+    let text =
+        affine::emit(&program, &plan, options.scratchpad, &staging).map_err(|e| e.to_string())?;
     // Parsed and verified here, so an emitter bug surfaces as an error at
     // the affine level rather than deeper in the pipeline; printed back so
     // `--emit affine` shows MLIR's canonical form.

@@ -115,6 +115,7 @@ fn schedule_and_run() -> Result<String, String> {
     let compiler = Compiler::new(CompileOptions {
         scratchpad: SCRATCHPAD,
         strategy: Strategy::Dp,
+        ..CompileOptions::default()
     });
     let compiled = compiler.compile(TINY_CNN, "<built-in tiny_cnn>")?;
     let params = RandomParams { seed: 0 };

@@ -28,6 +28,10 @@ pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
         check("example_under_every_schedule", example_under_every_schedule),
         check("emits_every_stage", emits_every_stage),
+        check(
+            "staged_regions_move_the_predicted_bytes",
+            staged_regions_move_the_predicted_bytes,
+        ),
         check("errors_are_messages", errors_are_messages),
         check(
             "predicted_traffic_is_the_reports",
@@ -56,18 +60,30 @@ pub fn trials() -> Vec<Trial> {
     trials
 }
 
-/// Compiles `text` with `options`, runs it on `input` and compares every
-/// output with the reference interpreter's.
+/// Compiles `text` with `options`, runs it on `input`, compares every
+/// output with the reference interpreter's and the DMA bytes the runtime
+/// counted in every staged region with the schedule's prediction, per kind.
+/// Returns the number of regions staged.
 fn compare(
     text: &str,
     options: CompileOptions,
     params: &dyn ParamSource,
     inputs: Vec<Tensor>,
-) -> Result<(), Failed> {
+) -> Result<usize, Failed> {
     let label = format!("{} {}", options.strategy.name(), options.scratchpad);
     let compiled = Compiler::new(options).compile(text, "net.mlir")?;
     let parameters = compiled.load_params(params)?;
     let result = compiled.run(&parameters, &inputs)?;
+    let mismatches = compiled.lowered.traffic_mismatches(&result.stats);
+    assert!(
+        mismatches.is_empty(),
+        "{label}: counted traffic differs from the prediction: {}",
+        mismatches
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
 
     let context = deepfuse::context::create_context();
     let module = deepfuse::dialects::source::parse_source(&context, text, "net.mlir")
@@ -82,7 +98,7 @@ fn compare(
             "{label}: output #{i} differs by {difference:e}"
         );
     }
-    Ok(())
+    Ok(compiled.lowered.staged_regions())
 }
 
 fn example_under_every_schedule() -> Result<(), Failed> {
@@ -93,6 +109,7 @@ fn example_under_every_schedule() -> Result<(), Failed> {
             let options = CompileOptions {
                 scratchpad,
                 strategy,
+                ..CompileOptions::default()
             };
             compare(
                 deepfuse::examples::TINY_CNN,
@@ -105,6 +122,40 @@ fn example_under_every_schedule() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Regions staged through the scratchpad compute the reference's outputs
+/// and move exactly the predicted bytes, per region and kind, under
+/// schedules that stage many regions (one step or many, weights streamed
+/// per output channel or resident, inputs kept or streamed).
+fn staged_regions_move_the_predicted_bytes() -> Result<(), Failed> {
+    let network = zoo::build("resnet18", Some(32))?;
+    let params = weights::tensors(&network, 3);
+    let input = random_input(&network.input_shape, 3, 0);
+    let mut staged = Vec::new();
+    for (strategy, scratchpad) in [
+        (Strategy::Layer, 64 << 10),
+        (Strategy::Layer, 256 << 10),
+        (Strategy::Naive, 64 << 10),
+        (Strategy::Dp, 1 << 20),
+    ] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
+            ..CompileOptions::default()
+        };
+        staged.push(compare(
+            &network.text,
+            options,
+            &params,
+            vec![input.clone()],
+        )?);
+    }
+    assert!(
+        staged.iter().all(|&n| n > 0) && staged.iter().sum::<usize>() >= 40,
+        "too few regions staged: {staged:?}"
+    );
+    Ok(())
+}
+
 fn zoo_network(name: &str, size: usize) -> Result<(), Failed> {
     let network = zoo::build(name, Some(size))?;
     let params = weights::tensors(&network, 11);
@@ -114,7 +165,8 @@ fn zoo_network(name: &str, size: usize) -> Result<(), Failed> {
         CompileOptions::default(),
         &params,
         vec![input],
-    )
+    )?;
+    Ok(())
 }
 
 fn emits_every_stage() -> Result<(), Failed> {
@@ -127,6 +179,7 @@ fn emits_every_stage() -> Result<(), Failed> {
             network: network.clone(),
             scratchpad: "1MiB".into(),
             strategy: "dp".into(),
+            no_staging: false,
             emit: Some(emit),
             output: output.map(Path::to_path_buf),
         })
@@ -158,6 +211,7 @@ fn errors_are_messages() -> Result<(), Failed> {
     let options = CompileOptions {
         scratchpad: 64,
         strategy: Strategy::Dp,
+        ..CompileOptions::default()
     };
     let error = Compiler::new(options)
         .compile(deepfuse::examples::TINY_CNN, "tiny.mlir")
@@ -173,6 +227,7 @@ fn predicted_traffic_is_the_reports() -> Result<(), Failed> {
         let options = CompileOptions {
             scratchpad,
             strategy: Strategy::Dp,
+            ..CompileOptions::default()
         };
         let lowered = Compiler::new(options).lower(deepfuse::examples::TINY_CNN, "tiny.mlir")?;
         let graphs = deepfuse::report::load_graphs(deepfuse::examples::TINY_CNN, "tiny.mlir")?;

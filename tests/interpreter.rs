@@ -214,6 +214,7 @@ fn run_args(network: &Path) -> RunArgs {
         stats: false,
         scratchpad: "1MiB".into(),
         strategy: "dp".into(),
+        no_staging: false,
         params: None,
         input: None,
         output: None,

@@ -148,6 +148,9 @@ fn matches_onnxruntime(name: &str) -> Result<(), Failed> {
     if difference > 1e-4 {
         return Err(format!("the compiled output differs by {difference:e} (relative)").into());
     }
+    if let Some(mismatch) = compiled.lowered.traffic_mismatches(&result.stats).first() {
+        return Err(format!("counted traffic differs from the prediction: {mismatch}").into());
+    }
     Ok(())
 }
 

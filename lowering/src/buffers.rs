@@ -6,7 +6,9 @@
 //! its last reader, and a later tensor may reuse them (first fit over the
 //! free intervals). Network inputs are live from the start and outputs to the
 //! end. A result is placed before the op's dying operands are released, so an
-//! op never writes over what it reads.
+//! op never writes over what it reads. A fusion region counts as one op: its
+//! operands stay live until its last layer and its results are placed before
+//! its first, because a staged region runs all its layers at every step.
 
 use std::collections::BTreeMap;
 
@@ -64,16 +66,28 @@ pub fn plan(program: &Program) -> BufferPlan {
         }
     }
 
-    // Last step reading each activation; outputs live past the last step.
-    let steps = program.forward.len();
+    // A fusion region is one position: staged, it runs all its layers at
+    // every step, so its operands live until its end and its results from
+    // its start. Other ops are a position each.
+    let mut position = Vec::with_capacity(program.forward.len());
+    let mut positions = 0;
+    for (index, step) in program.forward.iter().enumerate() {
+        let joins =
+            index > 0 && step.region.is_some() && step.region == program.forward[index - 1].region;
+        if !joins {
+            positions += 1;
+        }
+        position.push(positions - 1);
+    }
+    // Last position reading each activation; outputs live past the last.
     let mut last_use: Vec<Option<usize>> = vec![None; program.values.len()];
     for (index, step) in program.forward.iter().enumerate() {
         for &operand in &step.operands {
-            last_use[operand] = Some(index);
+            last_use[operand] = Some(position[index]);
         }
     }
     for &output in &program.outputs {
-        last_use[output] = Some(steps);
+        last_use[output] = Some(positions);
     }
 
     let mut pool = FirstFit::default();
@@ -81,23 +95,30 @@ pub fn plan(program: &Program) -> BufferPlan {
     for &input in &program.inputs {
         offsets[input] = pool.allocate(size(input));
     }
-    for (index, step) in program.forward.iter().enumerate() {
-        for &result in &step.results {
-            offsets[result] = pool.allocate(size(result));
+    let mut start = 0;
+    while start < program.forward.len() {
+        let end = (start..program.forward.len())
+            .find(|&i| position[i] != position[start])
+            .unwrap_or(program.forward.len());
+        let steps = &program.forward[start..end];
+        for step in steps {
+            for &result in &step.results {
+                offsets[result] = pool.allocate(size(result));
+            }
         }
-        let mut dying: Vec<ValueId> = step
-            .operands
+        let mut dying: Vec<ValueId> = steps
             .iter()
-            .chain(&step.results)
+            .flat_map(|step| step.operands.iter().chain(&step.results))
             .copied()
             .filter(|&id| !program.values[id].is_parameter())
-            .filter(|&id| last_use[id].is_none_or(|last| last == index))
+            .filter(|&id| last_use[id].is_none_or(|last| last == position[start]))
             .collect();
         dying.sort_unstable();
         dying.dedup();
         for id in dying {
             pool.release(offsets[id], size(id));
         }
+        start = end;
     }
     BufferPlan {
         offsets,

@@ -219,23 +219,41 @@ impl Links<'_, '_, '_, '_> {
         }
     }
 
+    /// The ranks of `node`'s parameter operands.
+    fn weight_ranks(&self, node: NodeId) -> impl Iterator<Item = usize> + '_ {
+        let graph_node = &self.graph.nodes[node];
+        let operands = self.step_of[node]
+            .map(|step| self.program.forward[step].operands.as_slice())
+            .unwrap_or_default();
+        operands
+            .iter()
+            .enumerate()
+            .filter(|(slot, _)| !graph_node.inputs.iter().any(|o| o.slot == *slot))
+            .map(|(_, &value)| self.program.values[value].shape.len())
+    }
+
     fn stage(&self, region: usize, nodes: &[NodeId]) -> Result<StagedRegion, String> {
         let schedule =
             self.program.schedules[region].ok_or("it has no readable 'schedule' attribute")?;
         for &node in nodes {
             let kind = &self.graph.nodes[node].kind;
             let supported = match kind {
-                OpKind::Conv2d { .. }
-                | OpKind::Pool2d { .. }
-                | OpKind::GlobalPool { .. }
-                | OpKind::Elementwise { .. }
-                | OpKind::Binary { .. } => true,
+                OpKind::Conv2d { .. } | OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
+                // Per-channel vectors are indexed by the output channel.
+                OpKind::Elementwise { .. } => self.weight_ranks(node).all(|rank| rank == 1),
+                // The tile kernel indexes operands like the output.
+                OpKind::Binary { .. } => {
+                    self.weight_ranks(node).next().is_none()
+                        && self.graph.nodes[node].inputs.iter().all(|o| {
+                            self.graph.values[o.value].shape == self.graph.output_value(node).shape
+                        })
+                }
                 OpKind::Concat { dim } => *dim == Dim::C,
                 _ => false,
             };
             if !supported {
                 return Err(format!(
-                    "{} ({}) has no tile kernel yet",
+                    "{} ({}) has no tile kernel yet for its operands",
                     self.graph.nodes[node].label,
                     kind.short_name()
                 ));

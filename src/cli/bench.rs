@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// Scratchpad capacity.
     #[arg(long, default_value = "1MiB")]
     pub scratchpad: String,
+    /// Run every fusion region op by op on off-chip memory, without
+    /// staging tiles through the scratchpad (and without DMA).
+    #[arg(long)]
+    pub no_staging: bool,
     /// Timed runs (after one warm-up run).
     #[arg(long, default_value_t = 10)]
     pub runs: usize,
@@ -114,6 +118,7 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
     let compiler = Compiler::new(compile::options(
         &args.scratchpad,
         args.schedule.strategy(),
+        !args.no_staging,
     )?);
     let compiled = compiler.compile(&text, &name)?;
 

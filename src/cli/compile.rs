@@ -41,6 +41,10 @@ pub struct CompileArgs {
     /// Grouping strategy: dp, greedy, layer or naive.
     #[arg(long, default_value = "dp")]
     pub strategy: String,
+    /// Run every fusion region op by op on off-chip memory, without
+    /// staging tiles through the scratchpad (and without DMA).
+    #[arg(long)]
+    pub no_staging: bool,
     /// What to produce (default: a shared library when `-o` ends in `.so`,
     /// else the affine module).
     #[arg(long, value_enum)]
@@ -51,18 +55,19 @@ pub struct CompileArgs {
 }
 
 /// Parses the options shared by `compile`, `run` and `bench`.
-pub fn options(scratchpad: &str, strategy: &str) -> Result<CompileOptions, String> {
+pub fn options(scratchpad: &str, strategy: &str, staging: bool) -> Result<CompileOptions, String> {
     Ok(CompileOptions {
         scratchpad: parse_size(scratchpad)?,
         strategy: Strategy::parse(strategy).ok_or_else(|| {
             format!("unknown strategy '{strategy}': use dp, greedy, layer or naive")
         })?,
+        staging,
     })
 }
 
 /// Runs `deepfuse compile`, returning what to print.
 pub fn run(args: &CompileArgs) -> Result<String, String> {
-    let compiler = Compiler::new(options(&args.scratchpad, &args.strategy)?);
+    let compiler = Compiler::new(options(&args.scratchpad, &args.strategy, !args.no_staging)?);
     let path = &args.network;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Grouping strategy for compilation: dp, greedy, layer or naive.
     #[arg(long, default_value = "dp")]
     pub strategy: String,
+    /// Run every fusion region op by op on off-chip memory, without
+    /// staging tiles through the scratchpad (and without DMA).
+    #[arg(long)]
+    pub no_staging: bool,
     /// The parameters (default: the network's path with .safetensors).
     #[arg(long)]
     pub params: Option<PathBuf>,
@@ -122,7 +126,11 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
         ));
         outputs
     } else {
-        let compiler = Compiler::new(compile::options(&args.scratchpad, &args.strategy)?);
+        let compiler = Compiler::new(compile::options(
+            &args.scratchpad,
+            &args.strategy,
+            !args.no_staging,
+        )?);
         let compiled = compiler.compile(&text, &name)?;
         let parameters = compiled.load_params(params.as_ref())?;
         let result = compiled.run(&parameters, &inputs)?;

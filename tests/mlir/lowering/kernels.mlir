@@ -1,4 +1,4 @@
-// RUN: deepfuse compile %s --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --no-staging --emit affine | FileCheck %s
 
 // A strided, padded conv reads inside its input only: the output rows and
 // columns each tap reaches are the loop bounds, no test per element.
