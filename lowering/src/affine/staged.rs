@@ -540,8 +540,8 @@ fn tensor_dma(
     dram: impl Fn(&Region) -> (i64, i64, i64),
 ) -> Dma {
     let mut columns: [Vec<i64>; 9] = Default::default();
-    for s in 0..steps {
-        let row = match &per_step[s] {
+    for (s, per) in per_step.iter().enumerate().take(steps) {
+        let row = match per {
             Some(r) => {
                 let (a, a0, a1) = arena(s, r);
                 let (d, d0, d1) = dram(r);
@@ -790,9 +790,18 @@ impl Writer<'_, '_> {
         address
     }
 
-    fn dma(&mut self, dma: &Dma, s: &str) {
-        let kind = self.f.i64(dma.kind as i64);
+    /// `deepfuse_rt_dma(kind, region, dst, src, rest...)`.
+    fn call_dma(&mut self, kind: DmaKind, dst: &str, src: &str, rest: &[String]) {
+        let kind = self.f.i64(kind as i64);
         let region = self.f.i64(self.region.region as i64);
+        self.f.line(format!(
+            "func.call @{DMA_SYMBOL}({kind}, {region}, {dst}, {src}, {}) : ({}) -> ()",
+            rest.join(", "),
+            ["i64"; 11].join(", ")
+        ));
+    }
+
+    fn dma(&mut self, dma: &Dma, s: &str) {
         let dst = self.address(&dma.dst, s);
         let src = self.address(&dma.src, s);
         let rest: Vec<String> = [
@@ -807,11 +816,7 @@ impl Writer<'_, '_> {
         .into_iter()
         .map(|cell| self.i64(cell, s))
         .collect();
-        self.f.line(format!(
-            "func.call @{DMA_SYMBOL}({kind}, {region}, {dst}, {src}, {}) : ({}) -> ()",
-            rest.join(", "),
-            vec!["i64"; 11].join(", ")
-        ));
+        self.call_dma(dma.kind, &dst, &src, &rest);
     }
 
     fn view(&mut self, buffer: &TileBuffer) -> String {
@@ -904,14 +909,18 @@ impl Writer<'_, '_> {
                     let dst = self.f.fresh("p");
                     self.f
                         .line(format!("{dst} = arith.addi {arena}, {dst_offset} : i64"));
-                    let kind = self.f.i64(DmaKind::Weight as i64);
-                    let region = self.f.i64(self.region.region as i64);
                     let one = self.f.i64(1);
                     let zero = self.f.i64(0);
-                    self.f.line(format!(
-                        "func.call @{DMA_SYMBOL}({kind}, {region}, {dst}, {src}, {one}, {one}, {size}, {zero}, {zero}, {zero}, {zero}) : ({}) -> ()",
-                        vec!["i64"; 11].join(", ")
-                    ));
+                    let rest = [
+                        one.clone(),
+                        one,
+                        size,
+                        zero.clone(),
+                        zero.clone(),
+                        zero.clone(),
+                        zero,
+                    ];
+                    self.call_dma(DmaKind::Weight, &dst, &src, &rest);
                 }
                 self.call(call, s, Some(&k))?;
                 self.f.close();

@@ -499,10 +499,8 @@ fn read(func: &OperationRef, flatten: bool) -> Result<IrGraph, IrGraphError> {
             weights,
         });
         ops.push(op.to_raw());
-        if !open.is_empty() {
-            if let Some(members) = regions.last_mut() {
-                members.push(node_id);
-            }
+        if let Some(members) = regions.last_mut().filter(|_| !open.is_empty()) {
+            members.push(node_id);
         }
     }
     Ok(IrGraph {
