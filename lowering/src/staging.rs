@@ -29,6 +29,9 @@ use crate::program::{Program, ValueId};
 /// Alignment of every tile buffer in the arena, in bytes.
 const ALIGN: u64 = 64;
 
+/// Channels per chunk of a streamed input (the cost model's default).
+pub const STREAM_CHANNELS: i64 = 8;
+
 /// An f32 buffer in the scratchpad arena.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TileBuffer {
@@ -58,6 +61,10 @@ pub struct StagedWeight {
     /// the leading dimension, loaded before the layer computes that
     /// channel. `false`: the buffer holds the whole weight.
     pub sliced: bool,
+    /// A convolution filter whose layer reads a chunked input: its buffer
+    /// holds [`STREAM_CHANNELS`] input channels (dimension 1), loaded with
+    /// each chunk.
+    pub chunked: bool,
 }
 
 /// Where an op operand of a staged layer comes from.
@@ -89,6 +96,11 @@ pub struct StagedLayer {
     pub output: usize,
     /// Output channels (the leading dimension of a sliced weight).
     pub out_channels: i64,
+    /// The activation operand (a streamed input) loaded
+    /// [`STREAM_CHANNELS`] channels at a time, the layer computing on each
+    /// chunk before the next is loaded, as the cost model's streaming
+    /// buffer assumes.
+    pub chunked: Option<usize>,
 }
 
 /// A plan tensor of a staged region.
@@ -369,6 +381,29 @@ impl Links<'_, '_, '_, '_> {
             && weight_shapes
                 .iter()
                 .all(|shape| shape.first() == Some(&out_channels));
+        // A single streamed input of a layer that can compute chunk by chunk
+        // is loaded in chunks: a convolution without groups accumulates over
+        // input channels, and channelwise layers without weights compute
+        // each chunk's channels.
+        let streamed: Vec<usize> = graph_node
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                plan.tensor_of(o.value)
+                    .is_some_and(|t| plan.tensors[t].streamed)
+            })
+            .map(|(u, _)| u)
+            .collect();
+        let chunkable = match &graph_node.kind {
+            OpKind::Conv2d { groups, .. } => *groups == 1,
+            OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
+            OpKind::Elementwise { .. } => weight_shapes.is_empty(),
+            _ => false,
+        };
+        let chunked =
+            (streamed.len() == 1 && graph_node.inputs.len() == 1 && chunkable).then(|| streamed[0]);
+        let is_conv = matches!(graph_node.kind, OpKind::Conv2d { .. });
         for (slot, &value) in op_step.operands.iter().enumerate() {
             if let Some(k) = graph_node.inputs.iter().position(|o| o.slot == slot) {
                 let tensor = plan
@@ -378,13 +413,17 @@ impl Links<'_, '_, '_, '_> {
                 uses.push(tensor);
             } else if self.program.values[value].is_parameter() {
                 let shape = self.program.values[value].shape.clone();
-                let buffer_shape = if sliced {
+                let chunk_filter = chunked.is_some() && is_conv && sliced && shape.len() == 4;
+                let mut buffer_shape: Vec<i64> = if sliced {
                     std::iter::once(1)
                         .chain(shape[1..].iter().copied())
                         .collect()
                 } else {
                     shape
                 };
+                if chunk_filter {
+                    buffer_shape[1] = buffer_shape[1].min(STREAM_CHANNELS);
+                }
                 operands.push(OperandSource::Weight(staged_weights.len()));
                 staged_weights.push(StagedWeight {
                     value,
@@ -393,6 +432,7 @@ impl Links<'_, '_, '_, '_> {
                         shape: buffer_shape,
                     },
                     sliced,
+                    chunked: chunk_filter,
                 });
             } else {
                 return Err(format!(
@@ -413,6 +453,7 @@ impl Links<'_, '_, '_, '_> {
             operands,
             output,
             out_channels,
+            chunked,
         })
     }
 }
@@ -457,7 +498,11 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             for &p in &users {
                 for (u, &used) in region.layers[p].uses.iter().enumerate() {
                     if used == t {
-                        let shape = hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
+                        let mut shape =
+                            hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
+                        if region.layers[p].chunked == Some(u) {
+                            shape[1] = shape[1].min(STREAM_CHANNELS);
+                        }
                         use_items.push((p, u, shape));
                     }
                 }

@@ -81,6 +81,20 @@ impl View {
 pub struct Frame {
     /// `(lower, upper)` per output dimension.
     pub bounds: Vec<(String, String)>,
+    /// For a reduction over input channels (a convolution), the bounds of
+    /// the (group-local) input channels to add; `None`: all of them.
+    pub reduce: Option<(String, String)>,
+}
+
+/// Which part of a convolution a kernel computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPart {
+    /// The bias, then every input channel's products.
+    Whole,
+    /// The bias only (the first chunk of a chunked input comes next).
+    Init,
+    /// The products of the frame's input channels, added to the output.
+    Accumulate,
 }
 
 impl Frame {
@@ -91,6 +105,7 @@ impl Frame {
                 .iter()
                 .map(|extent| ("0".to_string(), extent.to_string()))
                 .collect(),
+            reduce: None,
         }
     }
 
@@ -204,10 +219,11 @@ pub fn conv2d(
     out: &View,
     frame: &Frame,
     sizes: ([i64; 4], [i64; 2]),
+    part: ConvPart,
 ) -> KernelResult {
     let (input, filter) = (&ins[0], &ins[1]);
     let ([_, c, h, w], [oh, ow]) = sizes;
-    let [_, cg, kh, kw] = dims4(filter, "the filter")?;
+    let [_, _, kh, kw] = dims4(filter, "the filter")?;
     let k = op_filter_channels(op, filter)?;
     let [sh, sw] = pair(op, "strides", [1, 1])?;
     let [dh, dw] = pair(op, "dilations", [1, 1])?;
@@ -217,26 +233,35 @@ pub fn conv2d(
         [0; 4]
     };
     let groups = i64_attr_or(op, "groups", 1)?;
-    if groups <= 0 || c != cg * groups || k % groups != 0 {
+    if groups <= 0 || c % groups != 0 || k % groups != 0 {
         return Err(format!(
             "groups {groups} do not divide {c} input and {k} output channels"
         ));
     }
-    let kg = k / groups;
+    let (cg, kg) = (c / groups, k / groups);
     let ivs = frame.open(f, 0..2);
     let (ni, ki) = (&ivs[0], &ivs[1]);
-    let init = match ins.get(2) {
-        Some(bias) => bias.load(f, std::slice::from_ref(ki)),
-        None => f.f32(0.0),
+    if part != ConvPart::Accumulate {
+        let init = match ins.get(2) {
+            Some(bias) => bias.load(f, std::slice::from_ref(ki)),
+            None => f.f32(0.0),
+        };
+        let yx = frame.open(f, 2..4);
+        out.store(
+            f,
+            &init,
+            &[ni.clone(), ki.clone(), yx[0].clone(), yx[1].clone()],
+        );
+        f.close_n(2);
+    }
+    if part == ConvPart::Init {
+        f.close_n(2);
+        return Ok(());
+    }
+    let ci = match &frame.reduce {
+        Some((lower, upper)) => f.open_for(lower, upper),
+        None => f.open_for("0", cg.to_string()),
     };
-    let yx = frame.open(f, 2..4);
-    out.store(
-        f,
-        &init,
-        &[ni.clone(), ki.clone(), yx[0].clone(), yx[1].clone()],
-    );
-    f.close_n(2);
-    let ci = f.open_for("0", cg.to_string());
     let ky = f.open_for("0", kh.to_string());
     let (lo, hi) = valid_range_within(&ky, frame.lower(2), (frame.upper(2, oh), oh), h, sh, dh, pt);
     let y = f.open_for(lo, hi);

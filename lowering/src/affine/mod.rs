@@ -284,7 +284,15 @@ impl KernelLibrary {
                         .ok_or("the output must be 4-D")?
                         .try_into()
                         .expect("two dimensions");
-                    kernels::conv2d(f, op, &args_in, out, &frame, (input, output))
+                    kernels::conv2d(
+                        f,
+                        op,
+                        &args_in,
+                        out,
+                        &frame,
+                        (input, output),
+                        kernels::ConvPart::Whole,
+                    )
                 }
                 "df.pool2d" => {
                     if args_in[0].shape.len() != 4 {

@@ -26,13 +26,13 @@ use melior::ir::OperationRef;
 
 use super::{
     KernelLibrary, attribute_key,
-    kernels::{self, Frame, View},
+    kernels::{self, ConvPart, Frame, View},
     text::{FunctionText, memref_type},
 };
 use crate::{
     buffers::BufferPlan,
     program::Program,
-    staging::{OperandSource, StagedRegion, TileBuffer},
+    staging::{OperandSource, STREAM_CHANNELS, StagedRegion, StagedWeight, TileBuffer},
 };
 
 /// The declaration of the runtime's DMA entry point.
@@ -74,6 +74,14 @@ enum Arg {
     ChannelFrom(Cell),
     /// `min(channel + 1, cell)`.
     ChannelTo(Cell),
+    /// The first channel of the chunk loop's chunk.
+    ChunkStart,
+    /// One past its last channel.
+    ChunkEnd,
+    /// `max(chunk start, cell)`.
+    ChunkFrom(Cell),
+    /// `min(chunk end, cell)`.
+    ChunkTo(Cell),
 }
 
 /// One 2-D DMA box: `rows x planes` rows of `row` bytes.
@@ -110,6 +118,39 @@ enum Action {
         slices: Vec<(u64, u64, u64)>,
         call: Call,
     },
+    /// For every chunk of [`STREAM_CHANNELS`] channels of a streamed
+    /// input: load the chunk (`load` is the whole box), then compute on it
+    /// (per output channel with `slices`); `init` runs before the first
+    /// chunk's computation.
+    Chunked {
+        chunks: i64,
+        /// The input box's first channel.
+        base: Cell,
+        load: Dma,
+        slices: Option<Slices>,
+        init: Option<Call>,
+        call: Call,
+    },
+}
+
+/// Weights streamed per output channel inside a chunk loop.
+#[derive(Clone, Debug)]
+struct Slices {
+    /// Output channels.
+    channels: i64,
+    weights: Vec<WeightSlice>,
+}
+
+/// One weight of a layer streamed per output channel.
+#[derive(Clone, Debug)]
+struct WeightSlice {
+    arena_offset: u64,
+    param_offset: u64,
+    /// Bytes of one output channel's slice.
+    bytes: u64,
+    /// A filter loaded chunk by chunk: its input channels and the bytes per
+    /// input channel. `None`: loaded whole with the first chunk.
+    chunked: Option<(i64, i64)>,
 }
 
 /// The region's actions: before the steps, at every step, after the last.
@@ -263,13 +304,16 @@ fn build(
     for (p, layer) in region.layers.iter().enumerate() {
         let op = program.forward[layer.step].op;
         let name = op_name(&op);
-        // Loads before the layer.
+        // Loads before the layer (a chunked input's is made chunk by chunk
+        // in the layer's loop below).
+        let mut chunk_load: Option<Dma> = None;
         for key in slots
             .iter()
             .filter(|k| k.3 == p && k.0 == TransferKind::Input as u8)
         {
             let t = key.1;
             let per_step = &boxes[key];
+            let mut chunked_use = false;
             let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
                 if plan.tensors[t].streamed {
                     // The occurrence-th use of the tensor by this layer.
@@ -281,6 +325,7 @@ fn build(
                         .nth(key.4)
                         .map(|(u, _)| u)
                         .ok_or("a streamed load has no use")?;
+                    chunked_use = layer.chunked == Some(u);
                     let buffer = layer.use_buffers[u]
                         .clone()
                         .ok_or("a streamed use has no buffer")?;
@@ -295,14 +340,24 @@ fn build(
             let value = region.tensors[t].value;
             let shape = &program.values[value].shape;
             let dram = buffers.plan.offsets[value];
-            actions.steps.push(Action::Dma(tensor_dma(
+            let dma = tensor_dma(
                 DmaKind::Input,
                 steps,
                 per_step,
                 |s, r| arena_box(&buffer, &origin(s), r),
                 |r| dram_box(dram, shape, r),
-            )));
+            );
+            if chunked_use {
+                chunk_load = Some(dma);
+            } else {
+                actions.steps.push(Action::Dma(dma));
+            }
         }
+        if layer.chunked.is_some() && chunk_load.is_none() {
+            return Err("a chunked input has no load".into());
+        }
+        let chunked = layer.chunked.is_some();
+        let is_conv = name == "df.conv2d";
 
         // The layer, with its streamed weights.
         let computes = |s: usize| plan.steps[s].layers[p].computes;
@@ -321,6 +376,10 @@ fn build(
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
             indices.push(Arg::ChannelTo(c_hi));
+        } else if chunked && !is_conv {
+            // A channelwise layer computes the chunk's channels.
+            indices.push(Arg::ChunkFrom(c_lo));
+            indices.push(Arg::ChunkTo(c_hi));
         } else {
             indices.push(Arg::Cell(c_lo));
             indices.push(Arg::Cell(c_hi));
@@ -329,6 +388,11 @@ fn build(
         indices.push(Arg::Cell(cell(&|s| frame_of(s).h.end)));
         indices.push(Arg::Cell(cell(&|s| frame_of(s).w.start)));
         indices.push(Arg::Cell(cell(&|s| frame_of(s).w.end)));
+        if chunked && is_conv {
+            // The input channels this chunk adds.
+            indices.push(Arg::ChunkStart);
+            indices.push(Arg::ChunkEnd);
+        }
         for source in &layer.operands {
             match *source {
                 OperandSource::Activation(u) => {
@@ -347,7 +411,11 @@ fn build(
                                 Box::new(move |s| region_of(t, s)),
                             ),
                         };
-                    indices.push(Arg::Cell(cell(&|s| origin(s).c.start)));
+                    if layer.chunked == Some(u) {
+                        indices.push(Arg::ChunkStart);
+                    } else {
+                        indices.push(Arg::Cell(cell(&|s| origin(s).c.start)));
+                    }
                     indices.push(Arg::Cell(cell(&|s| origin(s).h.start)));
                     indices.push(Arg::Cell(cell(&|s| origin(s).w.start)));
                     tile_views.push(TileView::Window);
@@ -355,7 +423,11 @@ fn build(
                 }
                 OperandSource::Weight(k) => {
                     let weight = &layer.weights[k];
-                    if weight.sliced {
+                    if weight.chunked {
+                        indices.push(Arg::Channel);
+                        indices.push(Arg::ChunkStart);
+                        tile_views.push(TileView::SliceChunk);
+                    } else if weight.sliced {
                         indices.push(Arg::Channel);
                         tile_views.push(TileView::Slice);
                     } else {
@@ -388,7 +460,29 @@ fn build(
                 .collect(),
             output: program.values[step_op.results[0]].shape.clone(),
         };
-        let callee = tile_kernel(library, &op, &name, &views, &tile_views, &sizes)?;
+        let part = if chunked && is_conv {
+            ConvPart::Accumulate
+        } else {
+            ConvPart::Whole
+        };
+        let callee = tile_kernel(library, &op, &name, &views, &tile_views, &sizes, part)?;
+        let init = if chunked && is_conv {
+            Some(Call {
+                callee: tile_kernel(
+                    library,
+                    &op,
+                    &name,
+                    &views,
+                    &tile_views,
+                    &sizes,
+                    ConvPart::Init,
+                )?,
+                views: views.clone(),
+                indices: indices.clone(),
+            })
+        } else {
+            None
+        };
         let call = Call {
             callee,
             views,
@@ -434,7 +528,47 @@ fn build(
                 indices: Vec::new(),
             }));
         }
-        if sliced {
+        if let Some(load) = chunk_load {
+            let chunked_use = layer
+                .chunked
+                .expect("a chunk load comes from a chunked use");
+            let per_channel = |w: &StagedWeight| {
+                let shape = &program.values[w.value].shape;
+                let plane: i64 = shape[2..].iter().product();
+                (shape[1], plane * 4)
+            };
+            let slices = sliced.then(|| Slices {
+                channels: layer.out_channels,
+                weights: layer
+                    .weights
+                    .iter()
+                    .map(|w| WeightSlice {
+                        arena_offset: w.buffer.offset,
+                        param_offset: buffers.plan.offsets[w.value],
+                        bytes: w.buffer.bytes(),
+                        chunked: w.chunked.then(|| per_channel(w)),
+                    })
+                    .collect(),
+            });
+            if !sliced && plan.weights == WeightMode::Streamed {
+                for weight in &layer.weights {
+                    actions.steps.push(Action::Dma(whole_weight(
+                        buffers,
+                        weight.value,
+                        &weight.buffer,
+                    )));
+                }
+            }
+            let extent = layer_use_extent(plan, p, chunked_use);
+            actions.steps.push(Action::Chunked {
+                chunks: ((extent + STREAM_CHANNELS - 1) / STREAM_CHANNELS).max(1),
+                base: cell(&|s| plan.steps[s].layers[p].reads[chunked_use].c.start),
+                load,
+                slices,
+                init,
+                call,
+            });
+        } else if sliced {
             let slices = layer
                 .weights
                 .iter()
@@ -512,6 +646,15 @@ fn build(
     Ok(actions)
 }
 
+/// The largest channel extent use `u` of layer `p` reads at any step.
+fn layer_use_extent(plan: &deepfuse_passes::tile_plan::TilePlan, p: usize, u: usize) -> i64 {
+    plan.steps
+        .iter()
+        .map(|s| s.layers[p].reads[u].c.len())
+        .max()
+        .unwrap_or(0)
+}
+
 /// A DMA of one whole weight into its arena buffer.
 fn whole_weight(buffers: &Buffers, value: usize, buffer: &TileBuffer) -> Dma {
     let bytes = buffer.bytes() as i64;
@@ -579,6 +722,9 @@ enum TileView {
     Window,
     /// One output channel of a weight: an origin argument for dimension 0.
     Slice,
+    /// One output channel and one chunk of input channels of a filter:
+    /// origin arguments for dimensions 0 and 1.
+    SliceChunk,
     /// A whole weight or accumulator.
     Whole,
 }
@@ -599,8 +745,9 @@ fn tile_kernel(
     views: &[TileBuffer],
     kinds: &[TileView],
     sizes: &TileSizes,
+    part: ConvPart,
 ) -> Result<String, String> {
-    let mut key = format!("tile {name}{}", attribute_key(op));
+    let mut key = format!("tile {name}{} {part:?}", attribute_key(op));
     for (view, kind) in views.iter().zip(kinds) {
         key.push_str(&format!(" {}:{kind:?}", memref_type(&view.shape)));
     }
@@ -617,6 +764,11 @@ fn tile_kernel(
     for name in frame_names {
         parameters.push(format!("{name}: index"));
     }
+    let reduce = (part != ConvPart::Whole).then(|| ("%r0".to_string(), "%r1".to_string()));
+    if let Some((lower, upper)) = &reduce {
+        parameters.push(format!("{lower}: index"));
+        parameters.push(format!("{upper}: index"));
+    }
     for (i, (view, kind)) in views.iter().zip(kinds).enumerate() {
         let mut origin = vec![String::new(); view.shape.len()];
         match kind {
@@ -631,6 +783,13 @@ fn tile_kernel(
                 let name = format!("%o{i}k");
                 parameters.push(format!("{name}: index"));
                 origin[0] = name;
+            }
+            TileView::SliceChunk => {
+                for (d, dim) in ["k", "c"].iter().enumerate() {
+                    let name = format!("%o{i}{dim}");
+                    parameters.push(format!("{name}: index"));
+                    origin[d] = name;
+                }
             }
             TileView::Whole => {}
         }
@@ -647,6 +806,7 @@ fn tile_kernel(
             (frame_names[2].into(), frame_names[3].into()),
             (frame_names[4].into(), frame_names[5].into()),
         ],
+        reduce,
     };
     let (ins, out) = args.split_at(args.len() - 1);
     let out = &out[0];
@@ -660,7 +820,15 @@ fn tile_kernel(
         "df.conv2d" => {
             let input = four(&sizes.operands[0])?;
             let output = four(&sizes.output)?;
-            kernels::conv2d(f, op, ins, out, &frame, (input, [output[2], output[3]]))
+            kernels::conv2d(
+                f,
+                op,
+                ins,
+                out,
+                &frame,
+                (input, [output[2], output[3]]),
+                part,
+            )
         }
         "df.pool2d" => {
             let input = four(&sizes.operands[0])?;
@@ -835,36 +1003,88 @@ impl Writer<'_, '_> {
         name
     }
 
-    fn call(&mut self, call: &Call, s: &str, channel: Option<&str>) -> Result<(), String> {
+    /// A binary `arith` op on two values of type `ty`.
+    fn arith(&mut self, op: &str, a: &str, b: &str, ty: &str) -> String {
+        let value = self.f.fresh("x");
+        self.f.line(format!("{value} = arith.{op} {a}, {b} : {ty}"));
+        value
+    }
+
+    fn cast_to_i64(&mut self, index: &str) -> String {
+        let value = self.f.fresh("x");
+        self.f
+            .line(format!("{value} = arith.index_cast {index} : index to i64"));
+        value
+    }
+
+    /// A weight DMA of `bytes` (an `i64` value) from parameter byte
+    /// `src_offset` (an `i64` value) to arena byte `arena_offset`.
+    fn weight_dma(&mut self, arena_offset: u64, src_offset: &str, bytes: &str) {
+        let params = self.base(Base::Params);
+        let src = self.arith("addi", &params, src_offset, "i64");
+        let arena = self.base(Base::Arena);
+        let dst_offset = self.f.i64(arena_offset as i64);
+        let dst = self.arith("addi", &arena, &dst_offset, "i64");
+        let one = self.f.i64(1);
+        let zero = self.f.i64(0);
+        let rest = [
+            one.clone(),
+            one,
+            bytes.to_string(),
+            zero.clone(),
+            zero.clone(),
+            zero.clone(),
+            zero,
+        ];
+        self.call_dma(DmaKind::Weight, &dst, &src, &rest);
+    }
+
+    /// The DMA of output channel `k`'s slice of a weight.
+    fn slice_dma(&mut self, k: &str, (arena_offset, param_offset, bytes): (u64, u64, u64)) {
+        let k64 = self.cast_to_i64(k);
+        let size = self.f.i64(bytes as i64);
+        let slice = self.arith("muli", &k64, &size, "i64");
+        let start = self.f.i64(param_offset as i64);
+        let offset = self.arith("addi", &start, &slice, "i64");
+        self.weight_dma(arena_offset, &offset, &size);
+    }
+
+    fn call(&mut self, call: &Call, s: &str, loops: &Loops) -> Result<(), String> {
         let mut arguments = Vec::new();
         let mut types = Vec::new();
         for buffer in &call.views {
             arguments.push(self.view(buffer));
             types.push(memref_type(&buffer.shape));
         }
+        let outside = || "a loop argument outside its loop".to_string();
         for arg in &call.indices {
-            let value = match (arg, channel) {
-                (Arg::Cell(cell), _) => self.index(cell, s),
-                (Arg::Channel, Some(k)) => k.to_string(),
-                (Arg::ChannelFrom(cell), Some(k)) => {
+            let value = match arg {
+                Arg::Cell(cell) => self.index(cell, s),
+                Arg::Channel => loops.k.clone().ok_or_else(outside)?,
+                Arg::ChannelFrom(cell) => {
+                    let k = loops.k.clone().ok_or_else(outside)?;
                     let bound = self.index(cell, s);
-                    let value = self.f.fresh("x");
-                    self.f
-                        .line(format!("{value} = arith.maxsi {k}, {bound} : index"));
-                    value
+                    self.arith("maxsi", &k, &bound, "index")
                 }
-                (Arg::ChannelTo(cell), Some(k)) => {
+                Arg::ChannelTo(cell) => {
+                    let k = loops.k.clone().ok_or_else(outside)?;
                     let bound = self.index(cell, s);
                     let one = self.f.index(1);
-                    let next = self.f.fresh("x");
-                    self.f
-                        .line(format!("{next} = arith.addi {k}, {one} : index"));
-                    let value = self.f.fresh("x");
-                    self.f
-                        .line(format!("{value} = arith.minsi {next}, {bound} : index"));
-                    value
+                    let next = self.arith("addi", &k, &one, "index");
+                    self.arith("minsi", &next, &bound, "index")
                 }
-                (_, None) => return Err("a channel argument outside the weight loop".into()),
+                Arg::ChunkStart => loops.chunk.clone().ok_or_else(outside)?.0,
+                Arg::ChunkEnd => loops.chunk.clone().ok_or_else(outside)?.1,
+                Arg::ChunkFrom(cell) => {
+                    let start = loops.chunk.clone().ok_or_else(outside)?.0;
+                    let bound = self.index(cell, s);
+                    self.arith("maxsi", &start, &bound, "index")
+                }
+                Arg::ChunkTo(cell) => {
+                    let end = loops.chunk.clone().ok_or_else(outside)?.1;
+                    let bound = self.index(cell, s);
+                    self.arith("minsi", &end, &bound, "index")
+                }
             };
             arguments.push(value);
             types.push("index".into());
@@ -878,54 +1098,137 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
+    /// Opens `affine.if` on `iv == 0`.
+    fn open_if_first(&mut self, iv: &str) {
+        self.f
+            .open(format!("affine.if affine_set<(d0) : (d0 == 0)>({iv}) {{"));
+    }
+
     fn action(&mut self, action: &Action, s: &str) -> Result<(), String> {
         match action {
             Action::Dma(dma) => self.dma(dma, s),
-            Action::Call(call) => self.call(call, s, None)?,
+            Action::Call(call) => self.call(call, s, &Loops::default())?,
             Action::Sliced {
                 channels,
                 slices,
                 call,
             } => {
                 let k = self.f.open_for("0", channels.to_string());
-                let k64 = self.f.fresh("k");
-                self.f
-                    .line(format!("{k64} = arith.index_cast {k} : index to i64"));
-                for &(arena_offset, param_offset, bytes) in slices {
-                    let size = self.f.i64(bytes as i64);
-                    let slice = self.f.fresh("p");
-                    self.f
-                        .line(format!("{slice} = arith.muli {k64}, {size} : i64"));
-                    let start = self.f.i64(param_offset as i64);
-                    let offset = self.f.fresh("p");
-                    self.f
-                        .line(format!("{offset} = arith.addi {start}, {slice} : i64"));
-                    let params = self.base(Base::Params);
-                    let src = self.f.fresh("p");
-                    self.f
-                        .line(format!("{src} = arith.addi {params}, {offset} : i64"));
-                    let arena = self.base(Base::Arena);
-                    let dst_offset = self.f.i64(arena_offset as i64);
-                    let dst = self.f.fresh("p");
-                    self.f
-                        .line(format!("{dst} = arith.addi {arena}, {dst_offset} : i64"));
-                    let one = self.f.i64(1);
-                    let zero = self.f.i64(0);
-                    let rest = [
-                        one.clone(),
-                        one,
-                        size,
-                        zero.clone(),
-                        zero.clone(),
-                        zero.clone(),
-                        zero,
-                    ];
-                    self.call_dma(DmaKind::Weight, &dst, &src, &rest);
+                for &slice in slices {
+                    self.slice_dma(&k, slice);
                 }
-                self.call(call, s, Some(&k))?;
+                let loops = Loops {
+                    k: Some(k),
+                    chunk: None,
+                };
+                self.call(call, s, &loops)?;
+                self.f.close();
+            }
+            Action::Chunked {
+                chunks,
+                base,
+                load,
+                slices,
+                init,
+                call,
+            } => {
+                let j = self.f.open_for("0", chunks.to_string());
+                let size = self.f.index(STREAM_CHANNELS);
+                let skipped = self.arith("muli", &j, &size, "index");
+                let base = self.index(base, s);
+                let start = self.arith("addi", &base, &skipped, "index");
+                // This chunk's channels: at most STREAM_CHANNELS of what is
+                // left of the box (nothing for an empty box).
+                let extent = self.index(&load.planes, s);
+                let left = self.arith("subi", &extent, &skipped, "index");
+                let zero = self.f.index(0);
+                let positive = self.arith("maxsi", &left, &zero, "index");
+                let count = self.arith("minsi", &positive, &size, "index");
+                let end = self.arith("addi", &start, &count, "index");
+
+                let dst = self.address(&load.dst, s);
+                let src = self.address(&load.src, s);
+                let src_plane = self.i64(&load.src_strides.0, s);
+                let skipped64 = self.cast_to_i64(&skipped);
+                let delta = self.arith("muli", &skipped64, &src_plane, "i64");
+                let src = self.arith("addi", &src, &delta, "i64");
+                let planes = self.cast_to_i64(&count);
+                let mut rest = vec![planes];
+                for cell in [
+                    &load.rows,
+                    &load.row,
+                    &load.dst_strides.0,
+                    &load.dst_strides.1,
+                    &load.src_strides.0,
+                    &load.src_strides.1,
+                ] {
+                    rest.push(self.i64(cell, s));
+                }
+                self.call_dma(load.kind, &dst, &src, &rest);
+
+                let mut loops = Loops {
+                    k: None,
+                    chunk: Some((start.clone(), end)),
+                };
+                match slices {
+                    Some(slices) => {
+                        let k = self.f.open_for("0", slices.channels.to_string());
+                        loops.k = Some(k.clone());
+                        // Whole slices (a bias) with the first chunk, the
+                        // bias stored before the first products.
+                        self.open_if_first(&j);
+                        for weight in slices.weights.iter().filter(|w| w.chunked.is_none()) {
+                            self.slice_dma(
+                                &k,
+                                (weight.arena_offset, weight.param_offset, weight.bytes),
+                            );
+                        }
+                        if let Some(init) = init {
+                            self.call(init, s, &loops)?;
+                        }
+                        self.f.close();
+                        // The filter's slice for this output channel and
+                        // chunk: contiguous input channels.
+                        for weight in &slices.weights {
+                            let Some((channels, per_channel)) = weight.chunked else {
+                                continue;
+                            };
+                            let channels = self.f.index(channels);
+                            let first = self.arith("muli", &k, &channels, "index");
+                            let first = self.arith("addi", &first, &start, "index");
+                            let first = self.cast_to_i64(&first);
+                            let per_channel = self.f.i64(per_channel);
+                            let offset = self.arith("muli", &first, &per_channel, "i64");
+                            let param = self.f.i64(weight.param_offset as i64);
+                            let offset = self.arith("addi", &param, &offset, "i64");
+                            let count64 = self.cast_to_i64(&count);
+                            let bytes = self.arith("muli", &count64, &per_channel, "i64");
+                            self.weight_dma(weight.arena_offset, &offset, &bytes);
+                        }
+                        self.call(call, s, &loops)?;
+                        self.f.close();
+                    }
+                    None => {
+                        if let Some(init) = init {
+                            self.open_if_first(&j);
+                            self.call(init, s, &loops)?;
+                            self.f.close();
+                        }
+                        self.call(call, s, &loops)?;
+                    }
+                }
                 self.f.close();
             }
         }
         Ok(())
     }
+}
+
+/// The induction variables of the loops around a call.
+#[derive(Clone, Debug, Default)]
+struct Loops {
+    /// The output channel of a weight-slice loop.
+    k: Option<String>,
+    /// The `[start, end)` channels of a chunk loop's chunk.
+    chunk: Option<(String, String)>,
 }
