@@ -101,6 +101,12 @@ pub struct StagedLayer {
     /// chunk before the next is loaded, as the cost model's streaming
     /// buffer assumes.
     pub chunked: Option<usize>,
+    /// Computes element by element (an activation, a batch norm, an add or
+    /// a mul).
+    pub elementwise: bool,
+    /// Writes its output over an operand's buffer (which dies here, with the
+    /// same window at every step), as the cost model assumes.
+    pub in_place: bool,
 }
 
 /// A plan tensor of a staged region.
@@ -454,6 +460,11 @@ impl Links<'_, '_, '_, '_> {
             output,
             out_channels,
             chunked,
+            elementwise: matches!(
+                graph_node.kind,
+                OpKind::Elementwise { .. } | OpKind::Binary { .. }
+            ),
+            in_place: false,
         })
     }
 }
@@ -516,6 +527,49 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
         tensor_items[t] = Some((shape, from, to));
     }
 
+    // An elementwise layer writes over an operand computed in the group that
+    // dies there, when both have the same window at every step.
+    let mut shares: Vec<Option<usize>> = vec![None; plan.tensors.len()];
+    for p in 0..region.layers.len() {
+        let layer = &region.layers[p];
+        let out = layer.output;
+        if !layer.elementwise || plan.tensors[out].accumulator || tensor_items[out].is_none() {
+            continue;
+        }
+        let candidate = layer.uses.iter().copied().find(|&t| {
+            let tensor = &plan.tensors[t];
+            let dies_here = tensor_items[t].as_ref().is_some_and(|item| item.2 == p)
+                || shares[t].is_some_and(|root| {
+                    tensor_items[root].as_ref().is_some_and(|item| item.2 == p)
+                });
+            tensor.producer.is_some()
+                && !tensor.is_output
+                && !tensor.accumulator
+                && dies_here
+                && plan.tensors[t].dims == plan.tensors[out].dims
+                && plan
+                    .steps
+                    .iter()
+                    .all(|step| step.regions[t] == step.regions[out])
+        });
+        let Some(t) = candidate else {
+            continue;
+        };
+        let root = shares[t].unwrap_or(t);
+        let (out_shape, _, out_to) = tensor_items[out].take().expect("checked above");
+        let item = tensor_items[root]
+            .as_mut()
+            .expect("a shared buffer has an item");
+        if item.0 != out_shape {
+            // Same windows give the same shape; keep the output apart if not.
+            tensor_items[out] = Some((out_shape, p, out_to));
+            continue;
+        }
+        item.2 = item.2.max(out_to);
+        shares[out] = Some(root);
+        region.layers[p].in_place = true;
+    }
+
     let mut items: Vec<Item> = Vec::new();
     for entry in tensor_items.iter().flatten() {
         items.push(Item {
@@ -559,6 +613,11 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
                 offset: next.next().expect("one offset per item"),
                 shape,
             });
+        }
+    }
+    for t in 0..shares.len() {
+        if let Some(root) = shares[t] {
+            region.tensors[t].buffer = region.tensors[root].buffer.clone();
         }
     }
     for (p, u, shape) in use_items {

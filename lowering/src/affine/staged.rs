@@ -465,15 +465,22 @@ fn build(
         } else {
             ConvPart::Whole
         };
-        let callee = tile_kernel(library, &op, &name, &views, &tile_views, &sizes, part)?;
+        let noalias = !layer.in_place;
+        let callee = tile_kernel(
+            library,
+            &op,
+            &name,
+            (&views, &tile_views, noalias),
+            &sizes,
+            part,
+        )?;
         let init = if chunked && is_conv {
             Some(Call {
                 callee: tile_kernel(
                     library,
                     &op,
                     &name,
-                    &views,
-                    &tile_views,
+                    (&views, &tile_views, noalias),
                     &sizes,
                     ConvPart::Init,
                 )?,
@@ -742,12 +749,13 @@ fn tile_kernel(
     library: &mut KernelLibrary,
     op: &OperationRef,
     name: &str,
-    views: &[TileBuffer],
-    kinds: &[TileView],
+    (views, kinds, noalias): (&[TileBuffer], &[TileView], bool),
     sizes: &TileSizes,
     part: ConvPart,
 ) -> Result<String, String> {
-    let mut key = format!("tile {name}{} {part:?}", attribute_key(op));
+    // Without `noalias` when an elementwise layer computes in place.
+    let alias = if noalias { " {llvm.noalias}" } else { "" };
+    let mut key = format!("tile {name}{} {part:?}{alias}", attribute_key(op));
     for (view, kind) in views.iter().zip(kinds) {
         key.push_str(&format!(" {}:{kind:?}", memref_type(&view.shape)));
     }
@@ -755,10 +763,7 @@ fn tile_kernel(
     let mut parameters = Vec::new();
     let mut args = Vec::new();
     for (i, view) in views.iter().enumerate() {
-        parameters.push(format!(
-            "%arg{i}: {} {{llvm.noalias}}",
-            memref_type(&view.shape)
-        ));
+        parameters.push(format!("%arg{i}: {}{alias}", memref_type(&view.shape)));
     }
     let frame_names = ["%c0", "%c1", "%h0", "%h1", "%w0", "%w1"];
     for name in frame_names {
