@@ -419,7 +419,6 @@ fn lower_module(
         next = op.next_in_block();
     };
     let program = program::from_function(function).map_err(|e| e.to_string())?;
-    let plan = buffers::plan(&program);
     let staging = if options.staging {
         staging::analyse(&function, &program)
     } else {
@@ -427,6 +426,8 @@ fn lower_module(
             .map(|_| staging::RegionStaging::Unstaged("staging is off (--no-staging)".into()))
             .collect()
     };
+    let staged: Vec<bool> = staging.iter().map(|s| s.staged().is_some()).collect();
+    let plan = buffers::plan(&program, &staged);
     let text =
         affine::emit(&program, &plan, options.scratchpad, &staging).map_err(|e| e.to_string())?;
     // Parsed and verified here, so an emitter bug surfaces as an error at

@@ -43,8 +43,9 @@ pub struct BufferPlan {
     pub max_live_bytes: u64,
 }
 
-/// Plans both buffers for `program`.
-pub fn plan(program: &Program) -> BufferPlan {
+/// Plans both buffers for `program`, whose fusion regions `staged` (indexed
+/// by region) run tile by tile through the scratchpad.
+pub fn plan(program: &Program, staged: &[bool]) -> BufferPlan {
     let mut offsets = vec![0; program.values.len()];
     let mut read_by_forward = vec![false; program.values.len()];
     for step in &program.forward {
@@ -66,18 +67,44 @@ pub fn plan(program: &Program) -> BufferPlan {
         }
     }
 
-    // A fusion region is one position: staged, it runs all its layers at
+    // A staged fusion region is one position: it runs all its layers at
     // every step, so its operands live until its end and its results from
-    // its start. Other ops are a position each.
+    // its start, and what it computes and reads only inside never leaves the
+    // scratchpad. Other ops are a position each.
+    let staged_region = |index: usize| {
+        program.forward[index]
+            .region
+            .filter(|&r| staged.get(r).copied().unwrap_or(false))
+    };
     let mut position = Vec::with_capacity(program.forward.len());
     let mut positions = 0;
-    for (index, step) in program.forward.iter().enumerate() {
-        let joins =
-            index > 0 && step.region.is_some() && step.region == program.forward[index - 1].region;
+    for index in 0..program.forward.len() {
+        let joins = index > 0
+            && staged_region(index).is_some()
+            && staged_region(index) == staged_region(index - 1);
         if !joins {
             positions += 1;
         }
         position.push(positions - 1);
+    }
+    // Computed in a staged region and read only there.
+    let mut on_chip_only = vec![false; program.values.len()];
+    let mut produced_at = vec![usize::MAX; program.values.len()];
+    for (index, step) in program.forward.iter().enumerate() {
+        for &result in &step.results {
+            on_chip_only[result] = staged_region(index).is_some();
+            produced_at[result] = position[index];
+        }
+    }
+    for (index, step) in program.forward.iter().enumerate() {
+        for &operand in &step.operands {
+            if produced_at[operand] != position[index] {
+                on_chip_only[operand] = false;
+            }
+        }
+    }
+    for &output in &program.outputs {
+        on_chip_only[output] = false;
     }
     // Last position reading each activation; outputs live past the last.
     let mut last_use: Vec<Option<usize>> = vec![None; program.values.len()];
@@ -103,14 +130,16 @@ pub fn plan(program: &Program) -> BufferPlan {
         let steps = &program.forward[start..end];
         for step in steps {
             for &result in &step.results {
-                offsets[result] = pool.allocate(size(result));
+                if !on_chip_only[result] {
+                    offsets[result] = pool.allocate(size(result));
+                }
             }
         }
         let mut dying: Vec<ValueId> = steps
             .iter()
             .flat_map(|step| step.operands.iter().chain(&step.results))
             .copied()
-            .filter(|&id| !program.values[id].is_parameter())
+            .filter(|&id| !program.values[id].is_parameter() && !on_chip_only[id])
             .filter(|&id| last_use[id].is_none_or(|last| last == position[start]))
             .collect();
         dying.sort_unstable();
