@@ -18,12 +18,21 @@
 // CHECK: affine.load %{{.*}}[%{{.*}}, %[[C:.*]] - %[[OC:.*]], %{{.*}} * 2 + %{{.*}} - %{{.*}}, %{{.*}} * 2 + %{{.*}} - %{{.*}}] : memref<1x4x4x8xf32>
 // CHECK-LABEL: func.func @deepfuse_forward(
 // CHECK: affine.for %[[S:.*]] = 0 to 2 {
-// Load: 4 channels x 4 rows of 32 bytes, arena strides 128/32, off-chip
-// 256/32 (kind 0 = input, region 1).
+// The pool's input is streamed (single use), so it is loaded 8 channels at
+// a time: one chunk of its 4 channels, whose count is min(8, 4 - 8j).
+// CHECK-NEXT: affine.for %[[J:.*]] = 0 to 1 {
+// CHECK-NEXT: %[[SKIP:.*]] = arith.muli %[[J]], %c8 : index
+// CHECK: %[[LEFT:.*]] = arith.subi %c4, %[[SKIP]] : index
+// CHECK-NEXT: %[[POS:.*]] = arith.maxsi %[[LEFT]], %c0 : index
+// CHECK-NEXT: %[[COUNT:.*]] = arith.minsi %[[POS]], %c8 : index
+// Load: the chunk's channels x 4 rows of 32 bytes, arena strides 128/32,
+// off-chip 256/32 (kind 0 = input, region 1), from the table's address.
 // CHECK: memref.load %{{.*}}[%[[S]], %{{.*}}] : memref<2x6xi64>
-// CHECK: func.call @deepfuse_rt_dma(%c0_i64, %c1_i64, %{{.*}}, %{{.*}}, %c4_i64, %c4_i64, %c32_i64, %c128_i64, %c32_i64, %c256_i64, %c32_i64)
+// CHECK: %[[PLANES:.*]] = arith.index_cast %[[COUNT]] : index to i64
+// CHECK-NEXT: func.call @deepfuse_rt_dma(%c0_i64, %c1_i64, %{{.*}}, %{{.*}}, %[[PLANES]], %c4_i64, %c32_i64, %c128_i64, %c32_i64, %c256_i64, %c32_i64)
 // CHECK: func.call @df_tile_2_pool2d(
-// Store: 4 channels x 2 rows of 16 bytes (kind 2 = output).
+// CHECK-NEXT: }
+// Store after the chunks: 4 channels x 2 rows of 16 bytes (kind 2 = output).
 // CHECK: func.call @deepfuse_rt_dma(%c2_i64, %c1_i64, %{{.*}}, %{{.*}}, %c4_i64, %c2_i64, %c16_i64, %c64_i64, %c16_i64, %c32_i64, %c16_i64)
 // CHECK-NEXT: }
 func.func @net(%x: tensor<1x2x8x8xf32>) -> tensor<1x4x4x4xf32> {
