@@ -615,8 +615,8 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             });
         }
     }
-    for t in 0..shares.len() {
-        if let Some(root) = shares[t] {
+    for (t, root) in shares.iter().enumerate() {
+        if let Some(root) = *root {
             region.tensors[t].buffer = region.tensors[root].buffer.clone();
         }
     }

@@ -118,19 +118,22 @@ enum Action {
         slices: Vec<(u64, u64, u64)>,
         call: Call,
     },
-    /// For every chunk of [`STREAM_CHANNELS`] channels of a streamed
-    /// input: load the chunk (`load` is the whole box), then compute on it
-    /// (per output channel with `slices`); `init` runs before the first
-    /// chunk's computation.
-    Chunked {
-        chunks: i64,
-        /// The input box's first channel.
-        base: Cell,
-        load: Dma,
-        slices: Option<Slices>,
-        init: Option<Call>,
-        call: Call,
-    },
+    Chunked(Box<ChunkLoop>),
+}
+
+/// For every chunk of [`STREAM_CHANNELS`] channels of a streamed input:
+/// load the chunk (`load` is the whole box), then compute on it (per output
+/// channel with `slices`); `init` runs before the first chunk's
+/// computation.
+#[derive(Clone, Debug)]
+struct ChunkLoop {
+    chunks: i64,
+    /// The input box's first channel.
+    base: Cell,
+    load: Dma,
+    slices: Option<Slices>,
+    init: Option<Call>,
+    call: Call,
 }
 
 /// Weights streamed per output channel inside a chunk loop.
@@ -567,14 +570,14 @@ fn build(
                 }
             }
             let extent = layer_use_extent(plan, p, chunked_use);
-            actions.steps.push(Action::Chunked {
+            actions.steps.push(Action::Chunked(Box::new(ChunkLoop {
                 chunks: ((extent + STREAM_CHANNELS - 1) / STREAM_CHANNELS).max(1),
                 base: cell(&|s| plan.steps[s].layers[p].reads[chunked_use].c.start),
                 load,
                 slices,
                 init,
                 call,
-            });
+            })));
         } else if sliced {
             let slices = layer
                 .weights
@@ -1129,14 +1132,15 @@ impl Writer<'_, '_> {
                 self.call(call, s, &loops)?;
                 self.f.close();
             }
-            Action::Chunked {
-                chunks,
-                base,
-                load,
-                slices,
-                init,
-                call,
-            } => {
+            Action::Chunked(chunk_loop) => {
+                let ChunkLoop {
+                    chunks,
+                    base,
+                    load,
+                    slices,
+                    init,
+                    call,
+                } = chunk_loop.as_ref();
                 let j = self.f.open_for("0", chunks.to_string());
                 let size = self.f.index(STREAM_CHANNELS);
                 let skipped = self.arith("muli", &j, &size, "index");
