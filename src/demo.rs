@@ -136,9 +136,36 @@ fn schedule_and_run() -> Result<String, String> {
         result.latency.as_secs_f64() * 1e3
     )
     .unwrap();
+    let lowered = &compiled.lowered;
+    let staged_predicted: deepfuse_passes::cost::Traffic = lowered
+        .staging
+        .iter()
+        .zip(&lowered.predicted)
+        .filter(|(staging, _)| staging.is_ok())
+        .filter_map(|(_, predicted)| *predicted)
+        .sum();
+    writeln!(
+        report,
+        "staged {} of {} fusion regions through the scratchpad: DMA counted {} B, the schedule predicts {} B for them",
+        lowered.staged_regions(),
+        lowered.regions,
+        crate::cli::thousands(result.stats.total.total()),
+        crate::cli::thousands(staged_predicted.total()),
+    )
+    .unwrap();
+    for (region, staging) in lowered.staging.iter().enumerate() {
+        if let Err(reason) = staging {
+            writeln!(report, "  region {region} runs op by op: {reason}").unwrap();
+        }
+    }
     if difference > TOLERANCE {
         return Err(format!(
             "the compiled network differs from the reference interpreter by {difference:.1e}"
+        ));
+    }
+    if let Some(mismatch) = lowered.traffic_mismatches(&result.stats).first() {
+        return Err(format!(
+            "the counted traffic differs from the schedule's prediction: {mismatch}"
         ));
     }
     Ok(report)

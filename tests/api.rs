@@ -181,5 +181,11 @@ fn demo_folds_every_batch_norm() -> Result<(), Failed> {
         Some(vec!["4".into(), "1".into()]),
         "{report}"
     );
+    // The compiled job stages regions and counts their traffic (the demo
+    // fails if the counts differ from the prediction).
+    assert!(
+        report.contains("fusion regions through the scratchpad: DMA counted"),
+        "{report}"
+    );
     Ok(())
 }
