@@ -112,61 +112,64 @@ fn schedule_and_run() -> Result<String, String> {
         .unwrap();
     }
 
-    let compiler = Compiler::new(CompileOptions {
-        scratchpad: SCRATCHPAD,
-        strategy: Strategy::Dp,
-        ..CompileOptions::default()
-    });
-    let compiled = compiler.compile(TINY_CNN, "<built-in tiny_cnn>")?;
     let params = RandomParams { seed: 0 };
-    let parameters = compiled.load_params(&params)?;
     let input = random_input(&[1, 3, 32, 32], 0, 0);
-    let result = compiled.run(&parameters, std::slice::from_ref(&input))?;
     let context = create_context();
     let module = source::parse_source(&context, TINY_CNN, "<built-in tiny_cnn>")
         .ok_or("the built-in network does not parse")?;
-    let reference =
-        crate::interpreter::run_module(&module, &params, vec![input]).map_err(|e| e.to_string())?;
-    let difference = max_relative_difference(&result.outputs[0], &reference[0]);
-    writeln!(
-        report,
-        "\ncompiled to native code in {:.2} s, ran in {:.3} ms; \
-         max relative difference from the reference interpreter {difference:.1e}",
-        compiled.compile_time.as_secs_f64(),
-        result.latency.as_secs_f64() * 1e3
-    )
-    .unwrap();
-    let lowered = &compiled.lowered;
-    let staged_predicted: deepfuse_passes::cost::Traffic = lowered
-        .staging
-        .iter()
-        .zip(&lowered.predicted)
-        .filter(|(staging, _)| staging.is_ok())
-        .filter_map(|(_, predicted)| *predicted)
-        .sum();
-    writeln!(
-        report,
-        "staged {} of {} fusion regions through the scratchpad: DMA counted {} B, the schedule predicts {} B for them",
-        lowered.staged_regions(),
-        lowered.regions,
-        crate::cli::thousands(result.stats.total.total()),
-        crate::cli::thousands(staged_predicted.total()),
-    )
-    .unwrap();
-    for (region, staging) in lowered.staging.iter().enumerate() {
-        if let Err(reason) = staging {
-            writeln!(report, "  region {region} runs op by op: {reason}").unwrap();
+    let reference = crate::interpreter::run_module(&module, &params, vec![input.clone()])
+        .map_err(|e| e.to_string())?;
+    for strategy in [Strategy::Dp, Strategy::Layer] {
+        let compiler = Compiler::new(CompileOptions {
+            scratchpad: SCRATCHPAD,
+            strategy,
+            ..CompileOptions::default()
+        });
+        let compiled = compiler.compile(TINY_CNN, "<built-in tiny_cnn>")?;
+        let parameters = compiled.load_params(&params)?;
+        let result = compiled.run(&parameters, std::slice::from_ref(&input))?;
+        let difference = max_relative_difference(&result.outputs[0], &reference[0]);
+        writeln!(
+            report,
+            "\ncompiled ({} schedule) to native code in {:.2} s, ran in {:.3} ms; \
+             max relative difference from the reference interpreter {difference:.1e}",
+            strategy.name(),
+            compiled.compile_time.as_secs_f64(),
+            result.latency.as_secs_f64() * 1e3
+        )
+        .unwrap();
+        let lowered = &compiled.lowered;
+        let staged_predicted: deepfuse_passes::cost::Traffic = lowered
+            .staging
+            .iter()
+            .zip(&lowered.predicted)
+            .filter(|(staging, _)| staging.is_ok())
+            .filter_map(|(_, predicted)| *predicted)
+            .sum();
+        writeln!(
+            report,
+            "staged {} of {} fusion regions through the scratchpad: DMA counted {} B, the schedule predicts {} B for them",
+            lowered.staged_regions(),
+            lowered.regions,
+            crate::cli::thousands(result.stats.total.total()),
+            crate::cli::thousands(staged_predicted.total()),
+        )
+        .unwrap();
+        for (region, staging) in lowered.staging.iter().enumerate() {
+            if let Err(reason) = staging {
+                writeln!(report, "  region {region} runs op by op: {reason}").unwrap();
+            }
         }
-    }
-    if difference > TOLERANCE {
-        return Err(format!(
-            "the compiled network differs from the reference interpreter by {difference:.1e}"
-        ));
-    }
-    if let Some(mismatch) = lowered.traffic_mismatches(&result.stats).first() {
-        return Err(format!(
-            "the counted traffic differs from the schedule's prediction: {mismatch}"
-        ));
+        if difference > TOLERANCE {
+            return Err(format!(
+                "the compiled network differs from the reference interpreter by {difference:.1e}"
+            ));
+        }
+        if let Some(mismatch) = lowered.traffic_mismatches(&result.stats).first() {
+            return Err(format!(
+                "the counted traffic differs from the schedule's prediction: {mismatch}"
+            ));
+        }
     }
     Ok(report)
 }

@@ -183,9 +183,12 @@ fn demo_folds_every_batch_norm() -> Result<(), Failed> {
     );
     // The compiled job stages regions and counts their traffic (the demo
     // fails if the counts differ from the prediction).
-    assert!(
-        report.contains("fusion regions through the scratchpad: DMA counted"),
-        "{report}"
-    );
+    let staged: Vec<usize> = report
+        .lines()
+        .filter_map(|line| line.strip_prefix("staged "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(staged.len(), 2, "{report}");
+    assert!(staged.iter().any(|&n| n > 0), "{report}");
     Ok(())
 }
