@@ -339,8 +339,20 @@ impl Compiled {
         Ok(Parameters(kept))
     }
 
-    /// Runs the network on `inputs` (one per entry argument, in order).
+    /// Runs the network on `inputs` (one per entry argument, in order),
+    /// checking every DMA against the buffers.
     pub fn run(&self, params: &Parameters, inputs: &[Tensor]) -> Result<RunResult, String> {
+        self.run_with(params, inputs, true)
+    }
+
+    /// [`Compiled::run`], with the runtime's per-DMA range checks on
+    /// (`checked`) or off (for timing, once a checked run has passed).
+    pub fn run_with(
+        &self,
+        params: &Parameters,
+        inputs: &[Tensor],
+        checked: bool,
+    ) -> Result<RunResult, String> {
         let lowered = &self.lowered;
         if inputs.len() != lowered.inputs.len() {
             return Err(format!(
@@ -376,7 +388,7 @@ impl Compiled {
             &params.0,
             &mut arena,
             lowered.regions,
-            true,
+            checked,
         );
         let start = Instant::now();
         // SAFETY: as above; the session provides the three buffers.
