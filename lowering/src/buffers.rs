@@ -220,7 +220,53 @@ impl FirstFit {
 
 #[cfg(test)]
 mod tests {
-    use super::FirstFit;
+    use melior::ir::{BlockLike, Module};
+
+    use super::{FirstFit, plan};
+    use crate::{codegen::tests::test_context, program};
+
+    /// A region whose input `%x` dies at its first layer, and whose result
+    /// `%r` is computed by its last, around an intermediate `%a`.
+    const REGION: &str = r#"
+func.func @net(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  %r = "df.fusion_region"(%x) ({
+  ^bb0(%in: tensor<1x4x8x8xf32>):
+    %a = "df.activation"(%in) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+    %b = "df.activation"(%a) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+    "df.yield"(%b) : (tensor<1x4x8x8xf32>) -> ()
+  }) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %s = "df.activation"(%r) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  return %s : tensor<1x4x8x8xf32>
+}
+"#;
+
+    #[test]
+    fn a_staged_region_keeps_its_inputs_and_needs_no_buffer_for_what_stays_inside() {
+        let context = test_context();
+        context.set_allow_unregistered_dialects(true);
+        let module = Module::parse(&context, REGION).expect("the test module parses");
+        let function = module.body().first_operation().expect("one function");
+        let program = program::from_function(function).expect("a program");
+        // Values in order of definition: the argument, then each result.
+        let [x, b] = [0, 2];
+        let bytes = 4 * 8 * 8 * 4;
+        let overlap = |plan: &super::BufferPlan, p: usize, q: usize| {
+            plan.offsets[p] < plan.offsets[q] + bytes && plan.offsets[q] < plan.offsets[p] + bytes
+        };
+
+        // Op by op, the result may reuse the input's bytes once the first
+        // layer has read them.
+        let op_by_op = plan(&program, &[false]);
+        assert!(overlap(&op_by_op, x, b), "{:?}", op_by_op.offsets);
+
+        // Staged, every step reads the input until the last, so the result
+        // is placed apart from it; the intermediate gets no bytes at all, so
+        // the input, the result and the op after the region fit in two
+        // tensors' worth.
+        let staged = plan(&program, &[true]);
+        assert!(!overlap(&staged, x, b), "{:?}", staged.offsets);
+        assert_eq!(staged.activation_bytes, 2 * bytes, "{:?}", staged.offsets);
+    }
 
     #[test]
     fn first_fit_reuses_and_merges_freed_intervals() {

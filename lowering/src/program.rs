@@ -277,8 +277,15 @@ impl<'c, 'a> Builder<'c, 'a> {
             self.ids.insert(key(argument.into()), operand);
         }
         self.walk(body, Some(index))?;
+        // The last op, which the df dialect makes a terminator (found by
+        // name too, for IR read without the dialect registered).
+        let mut last = body.first_operation();
+        while let Some(next) = last.and_then(|op| op.next_in_block()) {
+            last = Some(next);
+        }
         let terminator = body
             .terminator()
+            .or(last.filter(|op| op_name(op) == "df.yield"))
             .ok_or_else(|| LowerError::at(&op, "has no df.yield"))?;
         for i in 0..op.result_count() {
             let yielded = terminator
