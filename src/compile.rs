@@ -456,7 +456,7 @@ fn lower_module(
         inputs: program.inputs.clone(),
         outputs: program.outputs.clone(),
         regions: program.regions,
-        predicted: program.predicted.clone(),
+        predicted: program.predicted(),
         staging: staging.iter().map(|s| s.summary()).collect(),
     })
 }

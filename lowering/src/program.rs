@@ -93,13 +93,21 @@ pub struct Program<'c, 'a> {
     pub forward: Vec<Step<'c, 'a>>,
     /// Number of `df.fusion_region` ops.
     pub regions: usize,
-    /// Per fusion region, the off-chip traffic its `schedule` attribute
-    /// predicts (`None` for a region without one).
-    pub predicted: Vec<Option<Traffic>>,
     /// Per fusion region, its `schedule` attribute read back.
     pub schedules: Vec<Option<RegionSchedule>>,
     /// Per fusion region, the `df.fusion_region` op.
     pub region_ops: Vec<OperationRef<'c, 'a>>,
+}
+
+impl Program<'_, '_> {
+    /// Per fusion region, the off-chip traffic its `schedule` attribute
+    /// predicts (`None` for a region without one).
+    pub fn predicted(&self) -> Vec<Option<Traffic>> {
+        self.schedules
+            .iter()
+            .map(|s| s.map(|s| s.traffic))
+            .collect()
+    }
 }
 
 /// Reads the first `func.func` of a module body.
@@ -144,7 +152,6 @@ impl Default for Builder<'_, '_> {
                 init: Vec::new(),
                 forward: Vec::new(),
                 regions: 0,
-                predicted: Vec::new(),
                 schedules: Vec::new(),
                 region_ops: Vec::new(),
             },
@@ -262,7 +269,6 @@ impl<'c, 'a> Builder<'c, 'a> {
         let index = self.program.regions;
         self.program.regions += 1;
         let schedule = read_schedule(&op).ok();
-        self.program.predicted.push(schedule.map(|s| s.traffic));
         self.program.schedules.push(schedule);
         self.program.region_ops.push(op);
         let body = op

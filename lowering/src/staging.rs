@@ -237,8 +237,9 @@ impl Links<'_, '_, '_, '_> {
         }
     }
 
-    /// The ranks of `node`'s parameter operands.
-    fn weight_ranks(&self, node: NodeId) -> impl Iterator<Item = usize> + '_ {
+    /// The shapes of `node`'s parameter operands (those that are not layer
+    /// inputs), in operand order.
+    fn weight_shapes(&self, node: NodeId) -> impl Iterator<Item = &Vec<i64>> + '_ {
         let graph_node = &self.graph.nodes[node];
         let operands = self.step_of[node]
             .map(|step| self.program.forward[step].operands.as_slice())
@@ -247,7 +248,12 @@ impl Links<'_, '_, '_, '_> {
             .iter()
             .enumerate()
             .filter(|(slot, _)| !graph_node.inputs.iter().any(|o| o.slot == *slot))
-            .map(|(_, &value)| self.program.values[value].shape.len())
+            .map(|(_, &value)| &self.program.values[value].shape)
+    }
+
+    /// The ranks of `node`'s parameter operands.
+    fn weight_ranks(&self, node: NodeId) -> impl Iterator<Item = usize> + '_ {
+        self.weight_shapes(node).map(Vec::len)
     }
 
     fn stage(&self, region: usize, nodes: &[NodeId]) -> Result<StagedRegion, String> {
@@ -374,13 +380,7 @@ impl Links<'_, '_, '_, '_> {
         let mut uses = Vec::new();
         // Weights stream one output channel at a time when every weight of
         // the layer leads with the output channels (a filter and its bias).
-        let weight_shapes: Vec<&Vec<i64>> = op_step
-            .operands
-            .iter()
-            .enumerate()
-            .filter(|(slot, _)| !graph_node.inputs.iter().any(|o| o.slot == *slot))
-            .map(|(_, &value)| &self.program.values[value].shape)
-            .collect();
+        let weight_shapes: Vec<&Vec<i64>> = self.weight_shapes(node).collect();
         let sliced = weights == WeightMode::Streamed
             && out_channels > 1
             && !weight_shapes.is_empty()
