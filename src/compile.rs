@@ -36,11 +36,13 @@ use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use deepfuse_lowering::{
     affine, buffers,
     codegen::{CodegenOptions, JitModule, LlvmModule},
-    llvm_pipeline, program, staging,
+    llvm_pipeline,
+    lower::{self, LowerOptions},
+    program, staging,
 };
 use deepfuse_passes::schedule::Strategy;
 use deepfuse_runtime::{AlignedBuffer, Arena, Session, Stats};
-use melior::ir::{BlockLike, Module, operation::OperationLike};
+use melior::ir::{Module, operation::OperationLike};
 
 use crate::{
     context::create_context,
@@ -422,41 +424,35 @@ fn lower_module(
     module: &Module,
     options: &CompileOptions,
 ) -> Result<Lowered, String> {
-    let mut next = module.body().first_operation();
-    let function = loop {
-        let op = next.ok_or("the module holds no func.func to compile")?;
-        if deepfuse_passes::ir::op_name(&op) == "func.func" {
-            break op;
-        }
-        next = op.next_in_block();
-    };
-    let program = program::from_function(function).map_err(|e| e.to_string())?;
-    let staging = if options.staging {
-        staging::analyse(&function, &program)
-    } else {
-        (0..program.regions)
-            .map(|_| staging::RegionStaging::Unstaged("staging is off (--no-staging)".into()))
-            .collect()
-    };
-    let staged: Vec<bool> = staging.iter().map(|s| s.staged().is_some()).collect();
-    let plan = buffers::plan(&program, &staged);
-    let text =
-        affine::emit(&program, &plan, options.scratchpad, &staging).map_err(|e| e.to_string())?;
+    let function = lower::entry_function(module).map_err(|e| e.to_string())?;
+    let lowering = lower::lower(
+        function,
+        LowerOptions {
+            arena_bytes: Some(options.scratchpad),
+            staging: options.staging,
+        },
+    )
+    .map_err(|e| e.to_string())?;
     // Parsed and verified here, so an emitter bug surfaces as an error at
     // the affine level rather than deeper in the pipeline; printed back so
     // `--emit affine` shows MLIR's canonical form.
-    let affine = Module::parse(context, &text)
+    let affine = Module::parse(context, &lowering.text)
         .filter(|affine| affine.as_operation().verify())
-        .ok_or_else(|| format!("internal error: the affine module does not verify:\n{text}"))?;
+        .ok_or_else(|| {
+            format!(
+                "internal error: the affine module does not verify:\n{}",
+                lowering.text
+            )
+        })?;
     Ok(Lowered {
         df: module.as_operation().to_string(),
         affine: affine.as_operation().to_string(),
-        plan,
-        values: program.values.clone(),
-        inputs: program.inputs.clone(),
-        outputs: program.outputs.clone(),
-        regions: program.regions,
-        predicted: program.predicted(),
-        staging: staging.iter().map(|s| s.summary()).collect(),
+        plan: lowering.plan,
+        values: lowering.values,
+        inputs: lowering.inputs,
+        outputs: lowering.outputs,
+        regions: lowering.regions,
+        predicted: lowering.predicted,
+        staging: lowering.staging,
     })
 }

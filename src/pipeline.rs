@@ -3,10 +3,12 @@
 //!
 //! MLIR's C API cannot register a pass written in Rust under a name that the
 //! MLIR pipeline parser understands, so the pipeline is parsed here: deepfuse
-//! passes are created from the [`deepfuse_passes::registry`], every other
-//! element is handed to MLIR's own parser for the pass manager it nests in.
+//! passes are created from the [`deepfuse_passes::registry`] and the
+//! lowering's [`deepfuse_lowering::passes`], every other element is handed to
+//! MLIR's own parser for the pass manager it nests in.
 
 use deepfuse_dialects::source::{Nesting, add_upstream_pipeline};
+use deepfuse_passes::{Built, PassInfo};
 use melior::{
     Context, StringRef,
     pass::{OperationPassManager, PassManager},
@@ -178,6 +180,19 @@ impl Parser<'_> {
     }
 }
 
+/// Every deepfuse pass, in pipeline order: the df-level passes, then the
+/// lowering.
+pub fn deepfuse_passes() -> impl Iterator<Item = &'static PassInfo> {
+    deepfuse_passes::passes()
+        .iter()
+        .chain(deepfuse_lowering::passes::passes())
+}
+
+/// The deepfuse pass named `argument`, if there is one.
+pub fn find_pass(argument: &str) -> Option<&'static PassInfo> {
+    deepfuse_passes().find(|pass| pass.argument == argument)
+}
+
 /// A pass manager that runs on modules.
 pub fn module_pass_manager(context: &Context) -> PassManager<'_> {
     // SAFETY: creates an owned pass manager on a live context.
@@ -236,11 +251,15 @@ pub fn add_elements(
                     column: *column,
                     message,
                 };
-                if let Some(info) = deepfuse_passes::find_pass(name) {
-                    let pass = info
-                        .create(options.as_deref().unwrap_or(""))
+                if let Some(info) = find_pass(name) {
+                    let built = info
+                        .build(options.as_deref().unwrap_or(""))
                         .map_err(|error| fail(error.to_string()))?;
-                    manager.add_pass(pass);
+                    match built {
+                        Built::Pass(pass) => manager.add_pass(pass),
+                        Built::Pipeline(text) => add_upstream(manager, &text, nesting)
+                            .map_err(|message| fail(format!("{name}: {message}")))?,
+                    }
                 } else {
                     let text = match options {
                         Some(options) => format!("{name}{{{options}}}"),

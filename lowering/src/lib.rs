@@ -13,6 +13,10 @@
 //! - [`llvm_pipeline`]: upstream MLIR passes down to the LLVM dialect;
 //! - [`codegen`]: LLVM IR, O3 for the host CPU, object files, shared
 //!   libraries and the JIT.
+//!
+//! [`lower`] runs the first four in order; [`passes`] offers them to
+//! `deepfuse-opt` as `df-lower-to-affine` and the upstream stages as the
+//! `df-lower-to-llvm` pipeline.
 
 #![warn(missing_docs)]
 
@@ -20,6 +24,8 @@ pub mod affine;
 pub mod buffers;
 pub mod codegen;
 pub mod llvm_pipeline;
+pub mod lower;
+pub mod passes;
 pub mod program;
 pub mod staging;
 

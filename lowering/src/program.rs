@@ -253,7 +253,7 @@ impl<'c, 'a> Builder<'c, 'a> {
                 _ => {
                     return Err(LowerError::at(
                         &op,
-                        &format!("'{name}' cannot be lowered: only df ops can be compiled"),
+                        "cannot be lowered: only df ops can be compiled",
                     ));
                 }
             }

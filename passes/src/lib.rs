@@ -23,4 +23,4 @@ pub mod tile_plan;
 pub mod tile_search;
 
 pub use options::{OptionError, PassOptions};
-pub use registry::{PassInfo, find_pass, passes};
+pub use registry::{Built, Construct, PassInfo, find_pass, passes};

@@ -20,13 +20,36 @@ pub struct PassInfo {
     pub description: &'static str,
     /// The options it takes.
     pub options: &'static [OptionInfo],
-    create: fn(&PassOptions) -> Result<Pass, OptionError>,
+    /// How it is built from its options.
+    pub construct: Construct,
+}
+
+/// How a registry entry is built from its options.
+#[derive(Clone, Copy)]
+pub enum Construct {
+    /// A pass written in Rust.
+    Pass(fn(&PassOptions) -> Result<Pass, OptionError>),
+    /// A named pipeline of upstream passes, like `mlir-opt`'s registered
+    /// pipelines: the text that goes inside `builtin.module(...)`.
+    Pipeline(fn(&PassOptions) -> Result<String, OptionError>),
+}
+
+/// A registry entry built from its options.
+pub enum Built {
+    /// A pass to add to the pass manager.
+    Pass(Pass),
+    /// An upstream pipeline to parse into the pass manager.
+    Pipeline(String),
 }
 
 impl PassInfo {
-    /// Creates the pass from its option text (without braces).
-    pub fn create(&self, options: &str) -> Result<Pass, OptionError> {
-        (self.create)(&PassOptions::parse(self.argument, options, self.options)?)
+    /// Builds the pass (or pipeline) from its option text (without braces).
+    pub fn build(&self, options: &str) -> Result<Built, OptionError> {
+        let options = PassOptions::parse(self.argument, options, self.options)?;
+        Ok(match self.construct {
+            Construct::Pass(create) => Built::Pass(create(&options)?),
+            Construct::Pipeline(expand) => Built::Pipeline(expand(&options)?),
+        })
     }
 
     /// The pass's documentation in Markdown.
@@ -89,7 +112,7 @@ Example:
 ```
 "#,
         options: canonicalize::OPTIONS,
-        create: |options| {
+        construct: Construct::Pass(|options| {
             let pass = Canonicalize::new(CanonicalizeOptions::from_options(options)?);
             Ok(melior::pass::create_external(
                 pass,
@@ -100,7 +123,7 @@ Example:
                 "",
                 &[],
             ))
-        },
+        }),
     },
     PassInfo {
         argument: "df-form-fusion-regions",
@@ -154,7 +177,7 @@ If an op fits in no group, the pass fails with an error at that op naming
 the bytes its smallest tile needs.
 "#,
         options: fusion_regions::OPTIONS,
-        create: |options| {
+        construct: Construct::Pass(|options| {
             let pass = FormFusionRegions::new(FusionOptions::from_options(options)?);
             Ok(melior::pass::create_external(
                 pass,
@@ -165,7 +188,7 @@ the bytes its smallest tile needs.
                 "",
                 &[],
             ))
-        },
+        }),
     },
 ];
 

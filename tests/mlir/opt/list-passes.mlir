@@ -13,6 +13,10 @@
 // CHECK-NEXT:    elem-bytes=<int> - bytes per tensor element; 0 takes them from the IR's types (int, default 0)
 // CHECK-NEXT:    double-buffer=<bool> - count DMA buffers twice in footprints (transfers overlap compute) (bool, default false)
 // CHECK-NEXT:    max-group-ops=<int> - the most ops one group may hold (int, default 64)
+// CHECK-NEXT:  --df-lower-to-affine - Lower a scheduled df function to affine kernels on planned buffers and a staged scratchpad
+// CHECK-NEXT:    staging=<bool> - stage the regions the tile plan covers through the scratchpad (false: op by op, no DMA) (bool, default true)
+// CHECK-NEXT:    scratchpad=<size> - bytes of the scratchpad arena; 0 takes the largest capacity a region was scheduled for (size, default 0)
+// CHECK-NEXT:  --df-lower-to-llvm - The upstream pipeline from the affine module to the LLVM dialect
 // CHECK-EMPTY:
 // CHECK-NEXT:  upstream passes:
 // CHECK:         --affine-loop-invariant-code-motion - Hoist loop invariant instructions outside of affine loops
@@ -21,3 +25,4 @@
 // CHECK:         --cse - Eliminate common sub-expressions
 // CHECK-NOT:     df-canonicalize
 // CHECK-NOT:     df-form-fusion-regions
+// CHECK-NOT:     df-lower-to
