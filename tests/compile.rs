@@ -41,6 +41,10 @@ pub fn trials() -> Vec<Trial> {
             "init_only_parameters_come_last",
             init_only_parameters_come_last,
         ),
+        check(
+            "blocked_convolutions_cover_every_row_width",
+            blocked_convolutions_cover_every_row_width,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -99,6 +103,93 @@ fn compare(
         );
     }
     Ok(compiled.lowered.staged_regions())
+}
+
+/// The register-blocked convolution (`lowering/src/affine/conv.rs`) on rows
+/// narrower than a vector, between one and two vectors, and wider, with
+/// padding (masked first and last vectors), dilation, 1x1 (merged rows),
+/// asymmetric kernels, groups, a channel count that does not block by 4,
+/// and no bias; op by op, where every convolution of unit column stride
+/// uses it.
+fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
+    struct Layer {
+        name: &'static str,
+        channels: i64,
+        kernel: [i64; 2],
+        /// Top, left, bottom, right.
+        pads: [i64; 4],
+        dilation: i64,
+        groups: i64,
+        bias: bool,
+    }
+    let layer = |name, channels, kernel, pads, dilation, groups, bias| Layer {
+        name,
+        channels,
+        kernel,
+        pads,
+        dilation,
+        groups,
+        bias,
+    };
+    let layers = [
+        layer("k3", 8, [3, 3], [1, 1, 1, 1], 1, 1, true),
+        layer("k1", 8, [1, 1], [0, 0, 0, 0], 1, 1, true),
+        layer("k5", 4, [5, 5], [2, 2, 2, 2], 1, 1, true),
+        layer("dilated", 8, [3, 3], [2, 2, 2, 2], 2, 1, true),
+        layer("row", 8, [1, 7], [0, 3, 0, 3], 1, 1, true),
+        layer("depthwise", 4, [3, 3], [1, 1, 1, 1], 1, 4, true),
+        layer("six", 6, [3, 3], [1, 1, 1, 1], 1, 1, true),
+        layer("unbiased", 8, [3, 3], [0, 0, 0, 0], 1, 1, false),
+    ];
+    let params = weights::RandomParams { seed: 3 };
+    for width in [5, 8, 13, 20, 37] {
+        let (c, h) = (4, 6);
+        let input = format!("tensor<1x{c}x{h}x{width}xf32>");
+        let mut body = String::new();
+        let mut results = Vec::new();
+        for layer in &layers {
+            let (name, k, groups, d) = (layer.name, layer.channels, layer.groups, layer.dilation);
+            let ([kh, kw], [pt, pl, pb, pr]) = (layer.kernel, layer.pads);
+            let oh = h + pt + pb - d * (kh - 1);
+            let ow = width + pl + pr - d * (kw - 1);
+            let filter = format!("tensor<{k}x{}x{kh}x{kw}xf32>", c / groups);
+            let output = format!("tensor<1x{k}x{oh}x{ow}xf32>");
+            body.push_str(&format!("  %{name}_w = df.param \"{name}.w\" : {filter}\n"));
+            let (bias_operand, bias_type) = if layer.bias {
+                body.push_str(&format!(
+                    "  %{name}_b = df.param \"{name}.b\" : tensor<{k}xf32>\n"
+                ));
+                (format!(", %{name}_b"), format!(", tensor<{k}xf32>"))
+            } else {
+                (String::new(), String::new())
+            };
+            body.push_str(&format!(
+                "  %{name} = df.conv2d %x, %{name}_w{bias_operand} strides [1, 1] \
+                 pads [{pt}, {pl}, {pb}, {pr}] dilations [{d}, {d}] {{groups = {groups} : i64}}\n      \
+                 : ({input}, {filter}{bias_type}) -> {output}\n"
+            ));
+            results.push((format!("%{name}"), output));
+        }
+        let (names, types): (Vec<String>, Vec<String>) = results.into_iter().unzip();
+        let text = format!(
+            "func.func @net(%x: {input}) -> ({}) {{\n{body}  return {} : {}\n}}\n",
+            types.join(", "),
+            names.join(", "),
+            types.join(", ")
+        );
+        let options = CompileOptions {
+            staging: false,
+            ..CompileOptions::default()
+        };
+        let inputs = vec![random_input(
+            &[1, c as usize, h as usize, width as usize],
+            3,
+            0,
+        )];
+        compare(&text, options, &params, inputs)
+            .map_err(|e| format!("width {width}: {}", e.message().unwrap_or_default()))?;
+    }
+    Ok(())
 }
 
 fn example_under_every_schedule() -> Result<(), Failed> {

@@ -39,7 +39,13 @@ impl View {
     }
 
     /// `indices` in the view's memref (the window's origin subtracted).
-    fn at(&self, indices: &[String]) -> String {
+    pub(crate) fn at(&self, indices: &[String]) -> String {
+        self.relative(indices).join(", ")
+    }
+
+    /// Each of `indices` (tensor coordinates) relative to the window's
+    /// origin.
+    pub(crate) fn relative(&self, indices: &[String]) -> Vec<String> {
         indices
             .iter()
             .enumerate()
@@ -49,11 +55,11 @@ impl View {
                     None => index.clone(),
                 },
             )
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
     }
 
-    fn load(&self, f: &mut FunctionText, indices: &[String]) -> String {
+    /// Loads the element at `indices` (tensor coordinates).
+    pub(crate) fn load(&self, f: &mut FunctionText, indices: &[String]) -> String {
         let value = f.fresh("v");
         f.line(format!(
             "{value} = affine.load {}[{}] : {}",
@@ -64,7 +70,8 @@ impl View {
         value
     }
 
-    fn store(&self, f: &mut FunctionText, value: &str, indices: &[String]) {
+    /// Stores `value` at `indices` (tensor coordinates).
+    pub(crate) fn store(&self, f: &mut FunctionText, value: &str, indices: &[String]) {
         f.line(format!(
             "affine.store {value}, {}[{}] : {}",
             self.name,
@@ -130,7 +137,8 @@ impl Frame {
 
 type KernelResult = Result<(), String>;
 
-fn binary(f: &mut FunctionText, op: &str, a: &str, b: &str) -> String {
+/// `arith.{op}` on two f32 values.
+pub(crate) fn binary(f: &mut FunctionText, op: &str, a: &str, b: &str) -> String {
     let value = f.fresh("v");
     f.line(format!("{value} = arith.{op} {a}, {b} : f32"));
     value
@@ -237,6 +245,28 @@ pub fn conv2d(
         return Err(format!(
             "groups {groups} do not divide {c} input and {k} output channels"
         ));
+    }
+    let blocked = super::conv::ConvShape {
+        input: sizes.0,
+        output: [sizes.0[0], k, oh, ow],
+        kernel: [kh, kw],
+        strides: [sh, sw],
+        dilations: [dh, dw],
+        pads: [pt, pl],
+        groups,
+    };
+    let whole = part == ConvPart::Whole
+        && out.origin.is_empty()
+        && input.origin.is_empty()
+        && *frame == Frame::whole(&out.shape)
+        && out.shape == blocked.output;
+    let done = if whole {
+        super::conv::conv2d(f, &blocked, input, filter, ins.get(2), out)
+    } else {
+        super::conv::conv2d_tile(f, &blocked, (input, filter, ins.get(2)), out, frame, part)
+    };
+    if done {
+        return Ok(());
     }
     let (cg, kg) = (c / groups, k / groups);
     let ivs = frame.open(f, 0..2);

@@ -13,6 +13,7 @@
 //! distinct configuration. Shapes are static, so each function takes bare
 //! pointers after lowering to LLVM.
 
+pub mod conv;
 pub mod kernels;
 pub mod staged;
 pub mod text;

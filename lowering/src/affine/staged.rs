@@ -768,11 +768,12 @@ fn tile_kernel(
     for (i, view) in views.iter().enumerate() {
         parameters.push(format!("%arg{i}: {}{alias}", memref_type(&view.shape)));
     }
-    let frame_names = ["%c0", "%c1", "%h0", "%h1", "%w0", "%w1"];
+    // Not `%c0`...: the function's constants are named `%c<n>`.
+    let frame_names = ["%fc0", "%fc1", "%fh0", "%fh1", "%fw0", "%fw1"];
     for name in frame_names {
         parameters.push(format!("{name}: index"));
     }
-    let reduce = (part != ConvPart::Whole).then(|| ("%r0".to_string(), "%r1".to_string()));
+    let reduce = (part != ConvPart::Whole).then(|| ("%fr0".to_string(), "%fr1".to_string()));
     if let Some((lower, upper)) = &reduce {
         parameters.push(format!("{lower}: index"));
         parameters.push(format!("{upper}: index"));

@@ -75,6 +75,12 @@ impl FunctionText {
         self.body = self.body.replace(from, to);
     }
 
+    /// An `arith.constant` of `literal` (value and type), hoisted and
+    /// shared like the others; `prefix` starts its SSA name.
+    pub fn constant_literal(&mut self, literal: &str, prefix: &str) -> String {
+        self.constant(literal.to_string(), prefix)
+    }
+
     fn constant(&mut self, literal: String, prefix: &str) -> String {
         if let Some(name) = self.constants.get(&literal) {
             return name.clone();

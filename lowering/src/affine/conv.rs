@@ -1,0 +1,919 @@
+//! A register-blocked convolution for unit column stride: the kernel that
+//! does most of a CNN's arithmetic.
+//!
+//! The plain kernel ([`super::kernels::conv2d`]) adds one (input channel,
+//! tap) product to a whole output row at a time, so every multiply-add also
+//! loads and stores the output. This one keeps a block of outputs in vector
+//! registers for the whole reduction: `KB` output channels by `XB` vectors of
+//! [`LANES`] columns, summed over input channels and taps in `iter_args`,
+//! stored once. Per step it loads `XB` input vectors and `KB` weights
+//! (broadcast) for `KB * XB` fused multiply-adds.
+//!
+//! Which columns each block covers is a [`ColumnPlan`], worked out before
+//! any IR is written. Blocks in the middle of a row, whose taps all read
+//! inside the input row, run in a loop with plain vector loads. The first
+//! and last block of a row sit at constant columns, so which of their lanes
+//! read padding (or lie past the row's end) is known when compiling: they
+//! use masked loads and stores with constant masks, and a masked-off lane
+//! is never accessed. The last block is shifted left to end at the row's
+//! end, so a row whose width is not a multiple of the vector computes a few
+//! columns twice rather than falling back to scalars; rows narrower than a
+//! vector are one masked block. A 1x1 convolution without padding or stride
+//! is a product of matrices: its rows are flattened into one, so that small
+//! feature maps (7x7) still fill the vectors.
+
+use super::{
+    kernels::{ConvPart, Frame, View},
+    text::{FunctionText, memref_type},
+};
+
+/// Lanes of one vector: 8 f32 (AVX2).
+pub const LANES: i64 = 8;
+
+/// A convolution's geometry.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvShape {
+    /// Input `[n, c, h, w]`.
+    pub input: [i64; 4],
+    /// Output `[n, k, oh, ow]`.
+    pub output: [i64; 4],
+    /// Filter `[kh, kw]`.
+    pub kernel: [i64; 2],
+    /// `[sh, sw]`.
+    pub strides: [i64; 2],
+    /// `[dh, dw]`.
+    pub dilations: [i64; 2],
+    /// `[top, left]` padding.
+    pub pads: [i64; 2],
+    /// Groups.
+    pub groups: i64,
+}
+
+impl ConvShape {
+    /// Rows of one 1x1 convolution without padding or stride are merged.
+    fn flattened(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.strides == [1, 1]
+            && self.pads == [0, 0]
+            && self.input[2..] == self.output[2..]
+    }
+
+    /// The row the column blocks cover (a merged row when flattened).
+    fn row(&self) -> Row {
+        if self.flattened() {
+            let width = self.input[2] * self.input[3];
+            return Row {
+                width,
+                input_width: width,
+                taps: 1,
+                dilation: 1,
+                pad: 0,
+            };
+        }
+        Row {
+            width: self.output[3],
+            input_width: self.input[3],
+            taps: self.kernel[1],
+            dilation: self.dilations[1],
+            pad: self.pads[1],
+        }
+    }
+
+    /// Output channels per register block: 4 when a block stays in one
+    /// group, else 1.
+    fn channel_block(&self) -> i64 {
+        let per_group = self.output[1] / self.groups;
+        if per_group % 4 == 0 { 4 } else { 1 }
+    }
+}
+
+/// One output row as the column blocks see it (unit stride).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Output columns.
+    pub width: i64,
+    /// Input columns.
+    pub input_width: i64,
+    /// Taps along the row.
+    pub taps: i64,
+    /// Dilation along the row.
+    pub dilation: i64,
+    /// Left padding.
+    pub pad: i64,
+}
+
+impl Row {
+    /// Whether output column `x` at tap `kx` reads inside the input row.
+    fn reads_inside(&self, x: i64, kx: i64) -> bool {
+        (0..self.input_width).contains(&(x + kx * self.dilation - self.pad))
+    }
+
+    /// Whether every lane of a vector at `x0` reads inside at every tap and
+    /// lies inside the row.
+    fn inside(&self, x0: i64) -> bool {
+        x0 >= 0
+            && x0 + LANES <= self.width
+            && (0..self.taps).all(|kx| self.reads_inside(x0, kx))
+            && (0..self.taps).all(|kx| self.reads_inside(x0 + LANES - 1, kx))
+    }
+}
+
+/// How the columns of a row are covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Columns {
+    /// `count` blocks of `vectors` vectors at `start`, `start + vectors *
+    /// LANES`, ...: every lane inside, plain loads.
+    Loop {
+        /// First column.
+        start: i64,
+        /// Blocks.
+        count: i64,
+        /// Vectors per block.
+        vectors: i64,
+    },
+    /// One vector at column `x0`, with the lanes each tap may read and
+    /// the lanes it may store (`None`: all of them).
+    Block {
+        /// First column.
+        x0: i64,
+        /// Per tap, which lanes read inside the input row.
+        loads: Option<Vec<Vec<bool>>>,
+        /// Which lanes lie inside the row.
+        stores: Option<Vec<bool>>,
+    },
+}
+
+/// The blocks covering every column of `row` exactly or more than once,
+/// or `None` when the middle of the row is not inside the input (padding
+/// wider than a vector), which this kernel does not cover.
+pub fn column_plan(row: &Row) -> Option<Vec<Columns>> {
+    let width = row.width;
+    let block = |x0: i64| {
+        let loads: Vec<Vec<bool>> = (0..row.taps)
+            .map(|kx| {
+                (0..LANES)
+                    .map(|j| x0 + j < width && row.reads_inside(x0 + j, kx))
+                    .collect()
+            })
+            .collect();
+        let stores: Vec<bool> = (0..LANES).map(|j| x0 + j < width).collect();
+        let all = |lanes: &Vec<bool>| lanes.iter().all(|&lane| lane);
+        Columns::Block {
+            x0,
+            loads: (!loads.iter().all(all)).then_some(loads),
+            stores: (!all(&stores)).then_some(stores),
+        }
+    };
+    if width <= LANES {
+        return Some(vec![block(0)]);
+    }
+    let mut plan = vec![block(0)];
+    let middle = width - 2 * LANES;
+    let pairs = middle.max(0) / (2 * LANES);
+    if pairs > 0 {
+        plan.push(Columns::Loop {
+            start: LANES,
+            count: pairs,
+            vectors: 2,
+        });
+    }
+    let mut next = LANES + pairs * 2 * LANES;
+    if next + LANES <= width - LANES {
+        plan.push(block(next));
+        next += LANES;
+    }
+    if next < width - LANES {
+        plan.push(block(width - 2 * LANES));
+    }
+    plan.push(block(width - LANES));
+    let loops_inside = plan.iter().all(|columns| match columns {
+        Columns::Loop {
+            start,
+            count,
+            vectors,
+        } => (0..*count * vectors).all(|v| row.inside(start + v * LANES)),
+        Columns::Block { .. } => true,
+    });
+    loops_inside.then_some(plan)
+}
+
+/// Emits the whole convolution of `input` and `filter` (and `bias`) into
+/// `out`, all whole tensors, if the kernel covers it (`false`: nothing was
+/// written).
+pub fn conv2d(
+    f: &mut FunctionText,
+    shape: &ConvShape,
+    input: &View,
+    filter: &View,
+    bias: Option<&View>,
+    out: &View,
+) -> bool {
+    if shape.strides[1] != 1 {
+        return false;
+    }
+    let Some(plan) = column_plan(&shape.row()) else {
+        return false;
+    };
+    let (input, out, rows) = if shape.flattened() {
+        let [n, c, h, w] = shape.input;
+        let [_, k, _, _] = shape.output;
+        (
+            collapse(f, input, [n, c, h * w]),
+            collapse(f, out, [n, k, h * w]),
+            1,
+        )
+    } else {
+        (input.clone(), out.clone(), shape.output[2])
+    };
+    let kb = shape.channel_block();
+    let [n, k, _, _] = shape.output;
+    let ni = f.open_for("0", n.to_string());
+    let ki = f.open_for("0", (k / kb).to_string());
+    let channels: Vec<String> = (0..kb)
+        .map(|i| {
+            let channel = f.fresh("k");
+            f.line(format!(
+                "{channel} = affine.apply affine_map<(d0) -> (d0 * {kb} + {i})>({ki})"
+            ));
+            channel
+        })
+        .collect();
+    let biases: Vec<String> = channels
+        .iter()
+        .map(|channel| match bias {
+            Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+            None => f.f32(0.0),
+        })
+        .collect();
+    let yi = f.open_for("0", rows.to_string());
+    let emitter = Emitter {
+        shape,
+        flat: shape.flattened(),
+        input: &input,
+        filter,
+        out: &out,
+        n: &ni,
+        y: &yi,
+        channels: &channels,
+        biases: &biases,
+    };
+    for columns in &plan {
+        match columns {
+            Columns::Loop {
+                start,
+                count,
+                vectors,
+            } => {
+                let x = f.open_for("0", count.to_string());
+                let x0 = format!("{x} * {} + {start}", vectors * LANES);
+                emitter.block(f, &x0, *vectors, None, None);
+                f.close();
+            }
+            Columns::Block { x0, loads, stores } => {
+                emitter.block(f, &x0.to_string(), 1, loads.as_deref(), stores.as_deref());
+            }
+        }
+    }
+    f.close_n(3);
+    true
+}
+
+/// The tile kernel of a staged region's convolution: the output
+/// channels, rows and columns of `frame` (symbols or constants), on arena
+/// views with origins, for one output channel at a time (streamed weights
+/// hold one). The column blocks cover `[w0, w1)` from `w0`; which lanes lie
+/// inside the frame and which read inside the input row depends on the
+/// step, so the masks are computed at run time, once per block and tap,
+/// outside the reduction. `Accumulate` adds the frame's input channels
+/// (`frame.reduce`) to the partial sums in `out`; `Init` is left to the
+/// plain kernel (`false`: nothing was written).
+pub fn conv2d_tile(
+    f: &mut FunctionText,
+    shape: &ConvShape,
+    (input, filter, bias): (&View, &View, Option<&View>),
+    out: &View,
+    frame: &Frame,
+    part: ConvPart,
+) -> bool {
+    if shape.strides[1] != 1 || part == ConvPart::Init || out.shape.len() != 4 {
+        return false;
+    }
+    // Enough vectors to cover the widest frame the output buffer holds, up
+    // to four: independent accumulators hide the multiply-add latency.
+    let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
+    let block = vectors * LANES;
+    let symbol = |f: &mut FunctionText, bound: &str| match bound.parse::<i64>() {
+        Ok(constant) => f.index(constant),
+        Err(_) => bound.to_string(),
+    };
+    let bounds: Vec<(String, String)> = frame
+        .bounds
+        .iter()
+        .map(|(lower, upper)| (symbol(f, lower), symbol(f, upper)))
+        .collect();
+    let [(n0, n1), (k0, k1), (h0, h1), (w0, w1)] = &bounds[..] else {
+        return false;
+    };
+    let ni = f.open_for(n0, n1);
+    let ki = f.open_for(k0, k1);
+    let channels = [ki.clone()];
+    let yi = f.open_for(h0, h1);
+    let xb = f.open_for(
+        "0",
+        format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
+    );
+    let x0 = f.fresh("x");
+    f.line(format!(
+        "{x0} = affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"
+    ));
+    let masks = RuntimeMasks::new(f, shape, &x0, w1, vectors);
+    let emitter = Emitter {
+        shape,
+        flat: false,
+        input,
+        filter,
+        out,
+        n: &ni,
+        y: &yi,
+        channels: &channels,
+        biases: &[],
+    };
+    let columns: Vec<String> = (0..vectors)
+        .map(|j| format!("{x0} + {}", j * LANES))
+        .collect();
+    let vector = format!("vector<{LANES}xf32>");
+    let accs: Vec<String> = match part {
+        ConvPart::Accumulate => columns
+            .iter()
+            .zip(&masks.stores)
+            .map(|(x, mask)| emitter.masked_load_with(f, out, &emitter.output_at(0, x), mask))
+            .collect(),
+        _ => {
+            let value = match bias {
+                Some(bias) => bias.load(f, std::slice::from_ref(&ki)),
+                None => f.f32(0.0),
+            };
+            let splat = f.fresh("b");
+            f.line(format!(
+                "{splat} = vector.broadcast {value} : f32 to {vector}"
+            ));
+            vec![splat; vectors as usize]
+        }
+    };
+    let channel_bounds = match &frame.reduce {
+        Some((lower, upper)) => (symbol(f, lower), symbol(f, upper)),
+        None => ("0".to_string(), (shape.input[1] / shape.groups).to_string()),
+    };
+    let reduction = Reduction::open(f, &[channel_bounds, emitter.row_taps()], &accs, &vector);
+    let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
+    let mut sums = reduction.inner.clone();
+    for (kx, tap_masks) in masks.loads.iter().enumerate() {
+        let kx = kx.to_string();
+        let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
+        let splat = f.fresh("wv");
+        f.line(format!(
+            "{splat} = vector.broadcast {weight} : f32 to {vector}"
+        ));
+        for (j, x) in columns.iter().enumerate() {
+            let at = emitter.input_at(&ci, &ky, &kx, x);
+            let value = emitter.masked_load_with(f, input, &at, &tap_masks[j]);
+            let sum = f.fresh("s");
+            f.line(format!(
+                "{sum} = vector.fma {splat}, {value}, {} : {vector}",
+                sums[j]
+            ));
+            sums[j] = sum;
+        }
+    }
+    let results = reduction.close(f, &sums);
+    for ((x, value), mask) in columns.iter().zip(&results).zip(&masks.stores) {
+        let indices = indices(f, &out.relative(&emitter.output_at(0, x)));
+        f.line(format!(
+            "vector.maskedstore {}[{indices}], {mask}, {value} : {}, vector<{LANES}xi1>, {vector}",
+            out.name,
+            memref_type(&out.shape)
+        ));
+    }
+    f.close_n(4);
+    true
+}
+
+/// Lane masks of one column block, computed at run time: per vector, the
+/// lanes inside the frame (`stores`), and per tap and vector, those that
+/// also read inside the input row (`loads`).
+struct RuntimeMasks {
+    stores: Vec<String>,
+    loads: Vec<Vec<String>>,
+}
+
+impl RuntimeMasks {
+    fn new(f: &mut FunctionText, shape: &ConvShape, x0: &str, w1: &str, vectors: i64) -> Self {
+        let i32s = format!("vector<{LANES}xi32>");
+        let masks = format!("vector<{LANES}xi1>");
+        let splat = |f: &mut FunctionText, value: &str| {
+            let scalar = f.fresh("m");
+            f.line(format!(
+                "{scalar} = arith.index_cast {value} : index to i32"
+            ));
+            let vector = f.fresh("m");
+            f.line(format!(
+                "{vector} = vector.broadcast {scalar} : i32 to {i32s}"
+            ));
+            vector
+        };
+        let start = splat(f, x0);
+        let end = splat(f, w1);
+        let zero = f.constant_literal(&format!("dense<0> : {i32s}"), "z");
+        let width = f.constant_literal(&format!("dense<{}> : {i32s}", shape.input[3]), "z");
+        let [_, kw] = shape.kernel;
+        let [_, dw] = shape.dilations;
+        let [_, pl] = shape.pads;
+        let mut stores = Vec::new();
+        let mut columns = Vec::new();
+        for j in 0..vectors {
+            let lanes: Vec<String> = (0..LANES)
+                .map(|lane| (j * LANES + lane).to_string())
+                .collect();
+            let offsets =
+                f.constant_literal(&format!("dense<[{}]> : {i32s}", lanes.join(", ")), "z");
+            let column = f.fresh("m");
+            f.line(format!("{column} = arith.addi {start}, {offsets} : {i32s}"));
+            let store = f.fresh("m");
+            f.line(format!(
+                "{store} = arith.cmpi slt, {column}, {end} : {i32s}"
+            ));
+            stores.push(store);
+            columns.push(column);
+        }
+        let loads = (0..kw)
+            .map(|kx| {
+                let shift = f.constant_literal(&format!("dense<{}> : {i32s}", kx * dw - pl), "z");
+                columns
+                    .iter()
+                    .zip(&stores)
+                    .map(|(column, store)| {
+                        let read = f.fresh("m");
+                        f.line(format!("{read} = arith.addi {column}, {shift} : {i32s}"));
+                        let low = f.fresh("m");
+                        f.line(format!("{low} = arith.cmpi sge, {read}, {zero} : {i32s}"));
+                        let high = f.fresh("m");
+                        f.line(format!("{high} = arith.cmpi slt, {read}, {width} : {i32s}"));
+                        let inside = f.fresh("m");
+                        f.line(format!("{inside} = arith.andi {low}, {high} : {masks}"));
+                        let mask = f.fresh("m");
+                        f.line(format!("{mask} = arith.andi {inside}, {store} : {masks}"));
+                        mask
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { stores, loads }
+    }
+}
+
+/// A view of `view`'s bytes with `shape` (dimensions 2 and 3 merged).
+fn collapse(f: &mut FunctionText, view: &View, shape: [i64; 3]) -> View {
+    let name = f.fresh("flat");
+    f.line(format!(
+        "{name} = memref.collapse_shape {} [[0], [1], [2, 3]] : {} into {}",
+        view.name,
+        memref_type(&view.shape),
+        memref_type(&shape)
+    ));
+    View::whole(name, shape.to_vec())
+}
+
+struct Emitter<'a> {
+    shape: &'a ConvShape,
+    /// Rows merged ([`ConvShape::flattened`], whole tensors only).
+    flat: bool,
+    input: &'a View,
+    filter: &'a View,
+    out: &'a View,
+    n: &'a str,
+    y: &'a str,
+    channels: &'a [String],
+    biases: &'a [String],
+}
+
+impl Emitter<'_> {
+    /// Input indices of column `x` (an affine expression) at tap `(ky, kx)`.
+    fn input_at(&self, ci: &str, ky: &str, kx: &str, x: &str) -> Vec<String> {
+        let cg = self.shape.input[1] / self.shape.groups;
+        let kg = self.shape.output[1] / self.shape.groups;
+        // A block's channels are in one group.
+        let channel = format!("({} floordiv {kg}) * {cg} + {ci}", self.channels[0]);
+        if self.flat {
+            return vec![self.n.to_string(), channel, x.to_string()];
+        }
+        let [sh, _] = self.shape.strides;
+        let [dh, dw] = self.shape.dilations;
+        let [pt, pl] = self.shape.pads;
+        vec![
+            self.n.to_string(),
+            channel,
+            format!("{} * {sh} + {ky} * {dh} - {pt}", self.y),
+            format!("{x} + {kx} * {dw} - {pl}"),
+        ]
+    }
+
+    fn output_at(&self, i: usize, x: &str) -> Vec<String> {
+        let mut at = vec![self.n.to_string(), self.channels[i].clone()];
+        if !self.flat {
+            at.push(self.y.to_string());
+        }
+        at.push(x.to_string());
+        at
+    }
+
+    /// The taps of the row at output row `y` that read inside the input,
+    /// as affine loop bounds.
+    fn row_taps(&self) -> (String, String) {
+        if self.flat {
+            return ("0".into(), "1".into());
+        }
+        let [kh, _] = self.shape.kernel;
+        let h = self.shape.input[2];
+        let [sh, _] = self.shape.strides;
+        let [dh, _] = self.shape.dilations;
+        let [pt, _] = self.shape.pads;
+        let y = self.y;
+        (
+            format!("max affine_map<(d0) -> (0, ({pt} - d0 * {sh}) ceildiv {dh})>({y})"),
+            format!(
+                "min affine_map<(d0) -> ({kh}, ({} - d0 * {sh}) floordiv {dh} + 1)>({y})",
+                h - 1 + pt
+            ),
+        )
+    }
+
+    /// One block of `channels x vectors` outputs starting at column `x0`.
+    /// With `loads`, the column taps are unrolled and each loads only its
+    /// lanes; with `stores`, only those lanes are stored.
+    fn block(
+        &self,
+        f: &mut FunctionText,
+        x0: &str,
+        vectors: i64,
+        loads: Option<&[Vec<bool>]>,
+        stores: Option<&[bool]>,
+    ) {
+        let vector = format!("vector<{LANES}xf32>");
+        let mut accs = Vec::new();
+        for bias in self.biases {
+            let splat = f.fresh("b");
+            f.line(format!(
+                "{splat} = vector.broadcast {bias} : f32 to {vector}"
+            ));
+            for _ in 0..vectors {
+                accs.push(splat.clone());
+            }
+        }
+        let cg = self.shape.input[1] / self.shape.groups;
+        let [_, kw] = self.shape.kernel;
+        let mut bounds = vec![("0".to_string(), cg.to_string()), self.row_taps()];
+        if loads.is_none() {
+            bounds.push(("0".to_string(), kw.to_string()));
+        }
+        let reduction = Reduction::open(f, &bounds, &accs, &vector);
+        let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
+        let columns: Vec<String> = (0..vectors)
+            .map(|j| format!("{x0} + {}", j * LANES))
+            .collect();
+        // With masks the taps are unrolled: each has its own constant mask.
+        let taps: Vec<(String, Option<&Vec<bool>>)> = match loads {
+            None => vec![(reduction.ivs[2].clone(), None)],
+            Some(masks) => masks
+                .iter()
+                .enumerate()
+                .map(|(kx, mask)| (kx.to_string(), Some(mask)))
+                .collect(),
+        };
+        let mut sums = reduction.inner.clone();
+        for (kx, mask) in taps {
+            if mask.is_some_and(|lanes| lanes.iter().all(|&lane| !lane)) {
+                continue;
+            }
+            let inputs: Vec<String> = columns
+                .iter()
+                .map(|x| {
+                    let at = self.input_at(&ci, &ky, &kx, x);
+                    match mask {
+                        Some(lanes) if !lanes.iter().all(|&lane| lane) => {
+                            self.masked_load(f, self.input, &at, lanes)
+                        }
+                        _ => self.vector_load(f, self.input, &at),
+                    }
+                })
+                .collect();
+            for (i, channel) in self.channels.iter().enumerate() {
+                let weight = self
+                    .filter
+                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
+                let splat = f.fresh("wv");
+                f.line(format!(
+                    "{splat} = vector.broadcast {weight} : f32 to {vector}"
+                ));
+                for (j, input) in inputs.iter().enumerate() {
+                    let acc = &mut sums[i * vectors as usize + j];
+                    let sum = f.fresh("s");
+                    f.line(format!(
+                        "{sum} = vector.fma {splat}, {input}, {acc} : {vector}"
+                    ));
+                    *acc = sum;
+                }
+            }
+        }
+        let results = reduction.close(f, &sums);
+        for i in 0..self.channels.len() {
+            for (j, x) in columns.iter().enumerate() {
+                let value = &results[i * vectors as usize + j];
+                let at = self.output_at(i, x);
+                match stores {
+                    None => f.line(format!(
+                        "affine.vector_store {value}, {}[{}] : {}, {vector}",
+                        self.out.name,
+                        self.out.at(&at),
+                        memref_type(&self.out.shape)
+                    )),
+                    Some(lanes) => {
+                        let indices = indices(f, &self.out.relative(&at));
+                        let mask = mask_constant(f, lanes);
+                        f.line(format!(
+                            "vector.maskedstore {}[{indices}], {mask}, {value} : {}, vector<{LANES}xi1>, {vector}",
+                            self.out.name,
+                            memref_type(&self.out.shape)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn vector_load(&self, f: &mut FunctionText, view: &View, at: &[String]) -> String {
+        let value = f.fresh("x");
+        f.line(format!(
+            "{value} = affine.vector_load {}[{}] : {}, vector<{LANES}xf32>",
+            view.name,
+            view.at(at),
+            memref_type(&view.shape)
+        ));
+        value
+    }
+
+    /// Loads the lanes the mask value `mask` selects (zero elsewhere).
+    fn masked_load_with(
+        &self,
+        f: &mut FunctionText,
+        view: &View,
+        at: &[String],
+        mask: &str,
+    ) -> String {
+        let indices = indices(f, &view.relative(at));
+        let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
+        let value = f.fresh("x");
+        f.line(format!(
+            "{value} = vector.maskedload {}[{indices}], {mask}, {zero} : {}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
+            view.name,
+            memref_type(&view.shape)
+        ));
+        value
+    }
+
+    /// Loads the lanes `lanes` selects (zero elsewhere); the others are
+    /// not accessed, so their indices may lie outside the row.
+    fn masked_load(
+        &self,
+        f: &mut FunctionText,
+        view: &View,
+        at: &[String],
+        lanes: &[bool],
+    ) -> String {
+        let mask = mask_constant(f, lanes);
+        self.masked_load_with(f, view, at, &mask)
+    }
+}
+
+/// A constant `vector<LANES x i1>`.
+fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
+    let lanes: Vec<&str> = lanes
+        .iter()
+        .map(|&lane| if lane { "true" } else { "false" })
+        .collect();
+    f.constant_literal(
+        &format!("dense<[{}]> : vector<{LANES}xi1>", lanes.join(", ")),
+        "m",
+    )
+}
+
+/// `index` values of affine expressions over SSA names (`affine.apply`
+/// for each that is not a plain name or constant), comma-separated.
+fn indices(f: &mut FunctionText, expressions: &[String]) -> String {
+    expressions
+        .iter()
+        .map(|expression| index_value(f, expression))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn index_value(f: &mut FunctionText, expression: &str) -> String {
+    let expression = expression.trim();
+    if let Ok(constant) = expression.parse::<i64>() {
+        return f.index(constant);
+    }
+    let mut operands: Vec<String> = Vec::new();
+    let mut body = String::new();
+    let mut chars = expression.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if c != '%' {
+            body.push(c);
+            continue;
+        }
+        let mut end = start + 1;
+        while let Some(&(i, next)) = chars.peek() {
+            if next.is_ascii_alphanumeric() || next == '_' {
+                end = i + 1;
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let name = &expression[start..end];
+        let position = operands
+            .iter()
+            .position(|known| known == name)
+            .unwrap_or_else(|| {
+                operands.push(name.to_string());
+                operands.len() - 1
+            });
+        body.push_str(&format!("d{position}"));
+    }
+    if operands.len() == 1 && body == "d0" {
+        return operands.remove(0);
+    }
+    let dims: Vec<String> = (0..operands.len()).map(|d| format!("d{d}")).collect();
+    let value = f.fresh("ix");
+    f.line(format!(
+        "{value} = affine.apply affine_map<({}) -> ({body})>({})",
+        dims.join(", "),
+        operands.join(", ")
+    ));
+    value
+}
+
+/// Reduction loops carrying accumulators in `iter_args`.
+struct Reduction {
+    /// The loops' induction variables, outermost first.
+    ivs: Vec<String>,
+    /// Each loop's results, outermost first.
+    results: Vec<Vec<String>>,
+    /// The accumulators inside the innermost loop.
+    inner: Vec<String>,
+    ty: String,
+}
+
+impl Reduction {
+    /// Opens one `affine.for ... iter_args` per `(lower, upper)` bound,
+    /// threading `accs` of type `ty` through them.
+    fn open(f: &mut FunctionText, bounds: &[(String, String)], accs: &[String], ty: &str) -> Self {
+        let types = vec![ty; accs.len()].join(", ");
+        let mut reduction = Reduction {
+            ivs: Vec::new(),
+            results: Vec::new(),
+            inner: accs.to_vec(),
+            ty: ty.to_string(),
+        };
+        for (lower, upper) in bounds {
+            let iv = f.fresh("i");
+            let results = f.fresh("r");
+            let args: Vec<String> = accs.iter().map(|_| f.fresh("a")).collect();
+            let inits: Vec<String> = args
+                .iter()
+                .zip(&reduction.inner)
+                .map(|(arg, value)| format!("{arg} = {value}"))
+                .collect();
+            f.open(format!(
+                "{results}:{} = affine.for {iv} = {lower} to {upper} iter_args({}) -> ({types}) {{",
+                accs.len(),
+                inits.join(", ")
+            ));
+            reduction.ivs.push(iv);
+            reduction
+                .results
+                .push((0..accs.len()).map(|i| format!("{results}#{i}")).collect());
+            reduction.inner = args;
+        }
+        reduction
+    }
+
+    /// Yields `sums` from the innermost loop and each loop's results from
+    /// the one around it; returns the outermost loop's results.
+    fn close(mut self, f: &mut FunctionText, sums: &[String]) -> Vec<String> {
+        let types = vec![self.ty.as_str(); sums.len()].join(", ");
+        let mut values = sums.to_vec();
+        while let Some(results) = self.results.pop() {
+            f.line(format!("affine.yield {} : {types}", values.join(", ")));
+            f.close();
+            values = results;
+        }
+        values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(width: i64, input_width: i64, taps: i64, pad: i64) -> Row {
+        Row {
+            width,
+            input_width,
+            taps,
+            dilation: 1,
+            pad,
+        }
+    }
+
+    #[test]
+    fn a_padded_row_has_masked_ends_and_a_plain_middle() {
+        // 3x3, pad 1, 56 columns: masked first and last vector, two pairs
+        // in the loop (8..40), one plain vector at 40.
+        let plan = column_plan(&row(56, 56, 3, 1)).unwrap();
+        let left = vec![false, true, true, true, true, true, true, true];
+        let all = vec![true; 8];
+        let right = vec![true, true, true, true, true, true, true, false];
+        assert_eq!(
+            plan,
+            vec![
+                Columns::Block {
+                    x0: 0,
+                    loads: Some(vec![left, all.clone(), all.clone()]),
+                    stores: None,
+                },
+                Columns::Loop {
+                    start: 8,
+                    count: 2,
+                    vectors: 2,
+                },
+                Columns::Block {
+                    x0: 40,
+                    loads: None,
+                    stores: None,
+                },
+                Columns::Block {
+                    x0: 48,
+                    loads: Some(vec![all.clone(), all, right]),
+                    stores: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_narrow_row_is_one_masked_vector() {
+        // 7 columns, 3 taps, pad 1: tap 0 skips lane 0, tap 2 lanes 6 and
+        // 7; lane 7 is past the row's end.
+        let plan = column_plan(&row(7, 7, 3, 1)).unwrap();
+        let Columns::Block { x0, loads, stores } = &plan[0] else {
+            panic!("{plan:?}");
+        };
+        assert_eq!(*x0, 0);
+        let loads = loads.as_ref().unwrap();
+        assert_eq!(loads[0], [false, true, true, true, true, true, true, false]);
+        assert_eq!(loads[2], [true, true, true, true, true, true, false, false]);
+        assert_eq!(
+            stores.as_deref(),
+            Some(&[true, true, true, true, true, true, true, false][..])
+        );
+    }
+
+    #[test]
+    fn every_column_is_covered_and_loops_read_inside() {
+        for width in 1..80 {
+            for (taps, pad) in [(1, 0), (3, 1), (5, 2), (7, 3)] {
+                let row = row(width, width, taps, pad);
+                let Some(plan) = column_plan(&row) else {
+                    panic!("width {width}, taps {taps}: no plan");
+                };
+                let mut covered = vec![false; width as usize];
+                for columns in &plan {
+                    let (start, lanes) = match columns {
+                        Columns::Loop {
+                            start,
+                            count,
+                            vectors,
+                        } => (*start, count * vectors * LANES),
+                        Columns::Block { x0, .. } => (*x0, LANES),
+                    };
+                    for x in start..(start + lanes).min(width) {
+                        covered[x as usize] = true;
+                    }
+                }
+                assert!(
+                    covered.iter().all(|&c| c),
+                    "width {width}, taps {taps}: {plan:?}"
+                );
+            }
+        }
+    }
+}
