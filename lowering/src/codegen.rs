@@ -585,6 +585,9 @@ impl LlvmModule {
                     .insert(name.to_string_lossy().into_owned(), address as usize);
             }
         }
+        if std::env::var_os(PERF_MAP_ENV).is_some() {
+            write_perf_map(&jit.addresses);
+        }
         Ok(jit)
     }
 
@@ -697,6 +700,39 @@ fn link_shared(object: &Path, output: &Path) -> Result<(), CodegenError> {
 /// An entry point with the bare-pointer convention:
 /// `forward(dram, params, arena)`.
 pub type EntryFn = unsafe extern "C" fn(*mut u8, *const u8, *mut u8);
+
+/// With this environment variable set, [`LlvmModule::jit`] appends the
+/// compiled functions to `/tmp/perf-<pid>.map`, so that `perf report` names
+/// the kernels (`df_kernel_3_conv2d`) instead of showing bare addresses.
+pub const PERF_MAP_ENV: &str = "DEEPFUSE_PERF_MAP";
+
+/// Appends `addresses` to perf's map of this process's JIT code: `start
+/// size name` per line, in hex; a function's size is taken as the distance
+/// to the next one (MCJIT lays them out in one section).
+fn write_perf_map(addresses: &HashMap<String, usize>) {
+    use std::io::Write as _;
+    let mut functions: Vec<(usize, &str)> = addresses
+        .iter()
+        .map(|(name, &address)| (address, name.as_str()))
+        .collect();
+    functions.sort();
+    let mut text = String::new();
+    for (i, (address, name)) in functions.iter().enumerate() {
+        let size = functions
+            .get(i + 1)
+            .map_or(4096, |(next, _)| next - address);
+        text.push_str(&format!("{address:x} {size:x} {name}\n"));
+    }
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(error) = written {
+        eprintln!("deepfuse: cannot write {path}: {error}");
+    }
+}
 
 /// JIT-compiled code in this process, with the LLVM context and execution
 /// engine it lives in. The code stays valid (and addresses from it callable)

@@ -295,7 +295,13 @@ pub fn conv2d_tile(
     frame: &Frame,
     part: ConvPart,
 ) -> bool {
-    if shape.strides[1] != 1 || part == ConvPart::Init || out.shape.len() != 4 {
+    // Windows narrower than half a vector (a step of one pixel) would fill
+    // a lane or two of eight: the plain kernel does better there.
+    if shape.strides[1] != 1
+        || part == ConvPart::Init
+        || out.shape.len() != 4
+        || out.shape[3] < LANES / 2
+    {
         return false;
     }
     // Enough vectors to cover the widest frame the output buffer holds, up
@@ -394,6 +400,126 @@ pub fn conv2d_tile(
             memref_type(&out.shape)
         ));
     }
+    f.close_n(4);
+    true
+}
+
+/// The tile kernel of a 1x1 convolution whose step computes one pixel
+/// (the dp schedule's tiles at the end of a network): each output channel
+/// is a dot product over the input channels, contiguous in both the input
+/// window and the filter, so it runs [`LANES`] channels at a time and is
+/// summed across lanes at the end. `false` when it does not apply.
+pub fn conv2d_pixel(
+    f: &mut FunctionText,
+    shape: &ConvShape,
+    (input, filter, bias): (&View, &View, Option<&View>),
+    out: &View,
+    frame: &Frame,
+    part: ConvPart,
+) -> bool {
+    let pixel = |view: &View| view.shape.len() == 4 && view.shape[2..] == [1, 1];
+    if shape.kernel != [1, 1]
+        || part == ConvPart::Init
+        || !(pixel(input) && pixel(filter) && pixel(out))
+    {
+        return false;
+    }
+    let symbol = |f: &mut FunctionText, bound: &str| match bound.parse::<i64>() {
+        Ok(constant) => f.index(constant),
+        Err(_) => bound.to_string(),
+    };
+    let bounds: Vec<(String, String)> = frame
+        .bounds
+        .iter()
+        .map(|(lower, upper)| (symbol(f, lower), symbol(f, upper)))
+        .collect();
+    let [(n0, n1), (k0, k1), (h0, h1), (w0, w1)] = &bounds[..] else {
+        return false;
+    };
+    let (lo, hi) = match &frame.reduce {
+        Some((lower, upper)) => (symbol(f, lower), symbol(f, upper)),
+        None => (f.index(0), f.index(shape.input[1] / shape.groups)),
+    };
+    // Windows of one pixel: the channels are contiguous once the trailing
+    // 1x1 is merged; the window's spatial origin is the pixel itself.
+    let flat = |f: &mut FunctionText, view: &View| {
+        let name = f.fresh("flat");
+        let shape2 = [view.shape[0], view.shape[1]];
+        f.line(format!(
+            "{name} = memref.collapse_shape {} [[0], [1, 2, 3]] : {} into {}",
+            view.name,
+            memref_type(&view.shape),
+            memref_type(&shape2)
+        ));
+        View {
+            name,
+            shape: shape2.to_vec(),
+            origin: view.origin.iter().take(2).cloned().collect(),
+        }
+    };
+    let (flat_input, flat_filter) = (flat(f, input), flat(f, filter));
+    let vector = format!("vector<{LANES}xf32>");
+    let ni = f.open_for(n0, n1);
+    let ki = f.open_for(k0, k1);
+    let yi = f.open_for(h0, h1);
+    let xi = f.open_for(w0, w1);
+    let at = [ni.clone(), ki.clone(), yi.clone(), xi.clone()];
+    let init = match (part, bias) {
+        (ConvPart::Accumulate, _) => out.load(f, &at),
+        (_, Some(bias)) => bias.load(f, std::slice::from_ref(&ki)),
+        (_, None) => f.f32(0.0),
+    };
+    let cg = shape.input[1] / shape.groups;
+    let kg = shape.output[1] / shape.groups;
+    let channel = |ci: &str| format!("({ki} floordiv {kg}) * {cg} + {ci}");
+    let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
+    let partial = f.fresh("r");
+    let ci = f.fresh("i");
+    let acc = f.fresh("a");
+    f.open(format!(
+        "{partial} = affine.for {ci} = {lo} to affine_map<()[s0] -> (s0 - {})>()[{hi}] step {LANES} iter_args({acc} = {zero}) -> ({vector}) {{",
+        LANES - 1
+    ));
+    let values = f.fresh("x");
+    f.line(format!(
+        "{values} = affine.vector_load {}[{}] : {}, {vector}",
+        flat_input.name,
+        flat_input.at(&[ni.clone(), channel(&ci)]),
+        memref_type(&flat_input.shape)
+    ));
+    let weights = f.fresh("x");
+    f.line(format!(
+        "{weights} = affine.vector_load {}[{}] : {}, {vector}",
+        flat_filter.name,
+        flat_filter.at(&[ki.clone(), ci.clone()]),
+        memref_type(&flat_filter.shape)
+    ));
+    let sum = f.fresh("s");
+    f.line(format!(
+        "{sum} = vector.fma {values}, {weights}, {acc} : {vector}"
+    ));
+    f.line(format!("affine.yield {sum} : {vector}"));
+    f.close();
+    let lanes = f.fresh("s");
+    f.line(format!(
+        "{lanes} = vector.reduction <add>, {partial} : {vector} into f32"
+    ));
+    let head = f.fresh("s");
+    f.line(format!("{head} = arith.addf {init}, {lanes} : f32"));
+    // The channels past the last full vector, one at a time.
+    let total = f.fresh("r");
+    let tail = f.fresh("i");
+    let scalar = f.fresh("a");
+    f.open(format!(
+        "{total} = affine.for {tail} = affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{lo}, {hi}] to {hi} iter_args({scalar} = {head}) -> (f32) {{"
+    ));
+    let value = flat_input.load(f, &[ni.clone(), channel(&tail)]);
+    let weight = flat_filter.load(f, &[ki.clone(), tail.clone()]);
+    let product = super::kernels::binary(f, "mulf", &value, &weight);
+    let next = super::kernels::binary(f, "addf", &scalar, &product);
+    f.line(format!("affine.yield {next} : f32"));
+    f.close();
+    out.store(f, &total, &at);
     f.close_n(4);
     true
 }

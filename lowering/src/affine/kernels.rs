@@ -263,7 +263,9 @@ pub fn conv2d(
     let done = if whole {
         super::conv::conv2d(f, &blocked, input, filter, ins.get(2), out)
     } else {
-        super::conv::conv2d_tile(f, &blocked, (input, filter, ins.get(2)), out, frame, part)
+        let operands = (input, filter, ins.get(2));
+        super::conv::conv2d_pixel(f, &blocked, operands, out, frame, part)
+            || super::conv::conv2d_tile(f, &blocked, operands, out, frame, part)
     };
     if done {
         return Ok(());
