@@ -109,8 +109,8 @@ fn compare(
 /// narrower than a vector, between one and two vectors, and wider, with
 /// padding (masked first and last vectors), dilation, 1x1 (merged rows),
 /// asymmetric kernels, groups, a channel count that does not block by 4,
-/// and no bias; op by op, where every convolution of unit column stride
-/// uses it.
+/// no bias, and stride 2; op by op, where every convolution of column
+/// stride 1 or 2 uses it.
 fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
     struct Layer {
         name: &'static str,
@@ -119,27 +119,32 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
         /// Top, left, bottom, right.
         pads: [i64; 4],
         dilation: i64,
+        stride: i64,
         groups: i64,
         bias: bool,
     }
-    let layer = |name, channels, kernel, pads, dilation, groups, bias| Layer {
+    let layer = |name, channels, kernel, pads, (dilation, stride), groups, bias| Layer {
         name,
         channels,
         kernel,
         pads,
         dilation,
+        stride,
         groups,
         bias,
     };
     let layers = [
-        layer("k3", 8, [3, 3], [1, 1, 1, 1], 1, 1, true),
-        layer("k1", 8, [1, 1], [0, 0, 0, 0], 1, 1, true),
-        layer("k5", 4, [5, 5], [2, 2, 2, 2], 1, 1, true),
-        layer("dilated", 8, [3, 3], [2, 2, 2, 2], 2, 1, true),
-        layer("row", 8, [1, 7], [0, 3, 0, 3], 1, 1, true),
-        layer("depthwise", 4, [3, 3], [1, 1, 1, 1], 1, 4, true),
-        layer("six", 6, [3, 3], [1, 1, 1, 1], 1, 1, true),
-        layer("unbiased", 8, [3, 3], [0, 0, 0, 0], 1, 1, false),
+        layer("k3", 8, [3, 3], [1, 1, 1, 1], (1, 1), 1, true),
+        layer("k1", 8, [1, 1], [0, 0, 0, 0], (1, 1), 1, true),
+        layer("k5", 4, [5, 5], [2, 2, 2, 2], (1, 1), 1, true),
+        layer("dilated", 8, [3, 3], [2, 2, 2, 2], (2, 1), 1, true),
+        layer("row", 8, [1, 7], [0, 3, 0, 3], (1, 1), 1, true),
+        layer("depthwise", 4, [3, 3], [1, 1, 1, 1], (1, 1), 4, true),
+        layer("six", 6, [3, 3], [1, 1, 1, 1], (1, 1), 1, true),
+        layer("unbiased", 8, [3, 3], [0, 0, 0, 0], (1, 1), 1, false),
+        layer("strided", 8, [3, 3], [1, 1, 1, 1], (1, 2), 1, true),
+        layer("strided_k1", 8, [1, 1], [0, 0, 0, 0], (1, 2), 1, true),
+        layer("stem", 8, [7, 7], [3, 3, 3, 3], (1, 2), 1, true),
     ];
     let params = weights::RandomParams { seed: 3 };
     for width in [5, 8, 13, 20, 37] {
@@ -148,10 +153,11 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
         let mut body = String::new();
         let mut results = Vec::new();
         for layer in &layers {
-            let (name, k, groups, d) = (layer.name, layer.channels, layer.groups, layer.dilation);
+            let (name, k, groups) = (layer.name, layer.channels, layer.groups);
+            let (d, stride) = (layer.dilation, layer.stride);
             let ([kh, kw], [pt, pl, pb, pr]) = (layer.kernel, layer.pads);
-            let oh = h + pt + pb - d * (kh - 1);
-            let ow = width + pl + pr - d * (kw - 1);
+            let oh = (h + pt + pb - d * (kh - 1) - 1) / stride + 1;
+            let ow = (width + pl + pr - d * (kw - 1) - 1) / stride + 1;
             let filter = format!("tensor<{k}x{}x{kh}x{kw}xf32>", c / groups);
             let output = format!("tensor<1x{k}x{oh}x{ow}xf32>");
             body.push_str(&format!("  %{name}_w = df.param \"{name}.w\" : {filter}\n"));
@@ -164,7 +170,7 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
                 (String::new(), String::new())
             };
             body.push_str(&format!(
-                "  %{name} = df.conv2d %x, %{name}_w{bias_operand} strides [1, 1] \
+                "  %{name} = df.conv2d %x, %{name}_w{bias_operand} strides [{stride}, {stride}] \
                  pads [{pt}, {pl}, {pb}, {pr}] dilations [{d}, {d}] {{groups = {groups} : i64}}\n      \
                  : ({input}, {filter}{bias_type}) -> {output}\n"
             ));

@@ -1,5 +1,5 @@
-//! A register-blocked convolution for unit column stride: the kernel that
-//! does most of a CNN's arithmetic.
+//! Register-blocked convolutions: the kernels that do most of a CNN's
+//! arithmetic.
 //!
 //! The plain kernel ([`super::kernels::conv2d`]) adds one (input channel,
 //! tap) product to a whole output row at a time, so every multiply-add also
@@ -7,7 +7,8 @@
 //! registers for the whole reduction: `KB` output channels by `XB` vectors of
 //! [`LANES`] columns, summed over input channels and taps in `iter_args`,
 //! stored once. Per step it loads `XB` input vectors and `KB` weights
-//! (broadcast) for `KB * XB` fused multiply-adds.
+//! (broadcast) for `KB * XB` fused multiply-adds. With column stride 2 an
+//! input vector is two loads whose even lanes are kept.
 //!
 //! Which columns each block covers is a [`ColumnPlan`], worked out before
 //! any IR is written. Blocks in the middle of a row, whose taps all read
@@ -21,6 +22,10 @@
 //! vector are one masked block. A 1x1 convolution without padding or stride
 //! is a product of matrices: its rows are flattened into one, so that small
 //! feature maps (7x7) still fill the vectors.
+//!
+//! Staged regions call tile kernels on arena windows whose position changes
+//! with the step: [`conv2d_tile`] computes its masks at run time, and
+//! [`conv2d_pixel`] covers steps of one pixel.
 
 use super::{
     kernels::{ConvPart, Frame, View},
@@ -66,6 +71,7 @@ impl ConvShape {
                 width,
                 input_width: width,
                 taps: 1,
+                stride: 1,
                 dilation: 1,
                 pad: 0,
             };
@@ -74,6 +80,7 @@ impl ConvShape {
             width: self.output[3],
             input_width: self.input[3],
             taps: self.kernel[1],
+            stride: self.strides[1],
             dilation: self.dilations[1],
             pad: self.pads[1],
         }
@@ -87,7 +94,7 @@ impl ConvShape {
     }
 }
 
-/// One output row as the column blocks see it (unit stride).
+/// One output row as the column blocks see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
     /// Output columns.
@@ -96,6 +103,9 @@ pub struct Row {
     pub input_width: i64,
     /// Taps along the row.
     pub taps: i64,
+    /// Stride along the row: 1, or 2 (a vector of outputs reads two
+    /// vectors of inputs and keeps the even lanes).
+    pub stride: i64,
     /// Dilation along the row.
     pub dilation: i64,
     /// Left padding.
@@ -103,18 +113,30 @@ pub struct Row {
 }
 
 impl Row {
-    /// Whether output column `x` at tap `kx` reads inside the input row.
-    fn reads_inside(&self, x: i64, kx: i64) -> bool {
-        (0..self.input_width).contains(&(x + kx * self.dilation - self.pad))
+    /// The input column element `e` of the load for the vector at `x0`
+    /// and tap `kx` reads (element `e` feeds lane `e / stride`).
+    fn element(&self, x0: i64, kx: i64, e: i64) -> i64 {
+        x0 * self.stride + kx * self.dilation - self.pad + e
     }
 
-    /// Whether every lane of a vector at `x0` reads inside at every tap and
-    /// lies inside the row.
+    /// Which of the `stride * LANES` elements loaded for the vector at `x0`
+    /// and tap `kx` may be read: inside the input row, for a lane inside
+    /// the output row.
+    fn load_mask(&self, x0: i64, kx: i64) -> Vec<bool> {
+        (0..self.stride * LANES)
+            .map(|e| {
+                x0 + e / self.stride < self.width
+                    && (0..self.input_width).contains(&self.element(x0, kx, e))
+            })
+            .collect()
+    }
+
+    /// Whether the vector at `x0` lies inside the row and loads inside the
+    /// input at every tap.
     fn inside(&self, x0: i64) -> bool {
         x0 >= 0
             && x0 + LANES <= self.width
-            && (0..self.taps).all(|kx| self.reads_inside(x0, kx))
-            && (0..self.taps).all(|kx| self.reads_inside(x0 + LANES - 1, kx))
+            && (0..self.taps).all(|kx| self.load_mask(x0, kx).iter().all(|&e| e))
     }
 }
 
@@ -131,12 +153,13 @@ pub enum Columns {
         /// Vectors per block.
         vectors: i64,
     },
-    /// One vector at column `x0`, with the lanes each tap may read and
-    /// the lanes it may store (`None`: all of them).
+    /// One vector at column `x0`, with the elements each tap may load
+    /// and the lanes it may store (`None`: all of them).
     Block {
         /// First column.
         x0: i64,
-        /// Per tap, which lanes read inside the input row.
+        /// Per tap, which of the `stride * LANES` elements it loads lie
+        /// inside the input row (and feed a lane inside the output row).
         loads: Option<Vec<Vec<bool>>>,
         /// Which lanes lie inside the row.
         stores: Option<Vec<bool>>,
@@ -149,13 +172,7 @@ pub enum Columns {
 pub fn column_plan(row: &Row) -> Option<Vec<Columns>> {
     let width = row.width;
     let block = |x0: i64| {
-        let loads: Vec<Vec<bool>> = (0..row.taps)
-            .map(|kx| {
-                (0..LANES)
-                    .map(|j| x0 + j < width && row.reads_inside(x0 + j, kx))
-                    .collect()
-            })
-            .collect();
+        let loads: Vec<Vec<bool>> = (0..row.taps).map(|kx| row.load_mask(x0, kx)).collect();
         let stores: Vec<bool> = (0..LANES).map(|j| x0 + j < width).collect();
         let all = |lanes: &Vec<bool>| lanes.iter().all(|&lane| lane);
         Columns::Block {
@@ -208,7 +225,7 @@ pub fn conv2d(
     bias: Option<&View>,
     out: &View,
 ) -> bool {
-    if shape.strides[1] != 1 {
+    if !(1..=2).contains(&shape.strides[1]) {
         return false;
     }
     let Some(plan) = column_plan(&shape.row()) else {
@@ -297,7 +314,7 @@ pub fn conv2d_tile(
 ) -> bool {
     // Windows narrower than half a vector (a step of one pixel) would fill
     // a lane or two of eight: the plain kernel does better there.
-    if shape.strides[1] != 1
+    if !(1..=2).contains(&shape.strides[1])
         || part == ConvPart::Init
         || out.shape.len() != 4
         || out.shape[3] < LANES / 2
@@ -382,7 +399,7 @@ pub fn conv2d_tile(
         ));
         for (j, x) in columns.iter().enumerate() {
             let at = emitter.input_at(&ci, &ky, &kx, x);
-            let value = emitter.masked_load_with(f, input, &at, &tap_masks[j]);
+            let value = emitter.strided_load_with(f, &at, &tap_masks[j]);
             let sum = f.fresh("s");
             f.line(format!(
                 "{sum} = vector.fma {splat}, {value}, {} : {vector}",
@@ -525,11 +542,12 @@ pub fn conv2d_pixel(
 }
 
 /// Lane masks of one column block, computed at run time: per vector, the
-/// lanes inside the frame (`stores`), and per tap and vector, those that
-/// also read inside the input row (`loads`).
+/// lanes inside the frame (`stores`), and per tap, vector and load (two
+/// with stride 2), the elements that read inside the input row for a lane
+/// inside the frame (`loads`).
 struct RuntimeMasks {
     stores: Vec<String>,
-    loads: Vec<Vec<String>>,
+    loads: Vec<Vec<Vec<String>>>,
 }
 
 impl RuntimeMasks {
@@ -552,43 +570,76 @@ impl RuntimeMasks {
         let zero = f.constant_literal(&format!("dense<0> : {i32s}"), "z");
         let width = f.constant_literal(&format!("dense<{}> : {i32s}", shape.input[3]), "z");
         let [_, kw] = shape.kernel;
+        let [_, stride] = shape.strides;
         let [_, dw] = shape.dilations;
         let [_, pl] = shape.pads;
-        let mut stores = Vec::new();
-        let mut columns = Vec::new();
-        for j in 0..vectors {
-            let lanes: Vec<String> = (0..LANES)
-                .map(|lane| (j * LANES + lane).to_string())
-                .collect();
-            let offsets =
-                f.constant_literal(&format!("dense<[{}]> : {i32s}", lanes.join(", ")), "z");
+        let constant = |f: &mut FunctionText, values: Vec<i64>| {
+            let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+            f.constant_literal(&format!("dense<[{}]> : {i32s}", values.join(", ")), "z")
+        };
+        // Lane `lane` of vector `j` is column `x0 + j * LANES + lane`.
+        let inside_frame = |f: &mut FunctionText, columns: Vec<i64>| {
+            let offsets = constant(f, columns);
             let column = f.fresh("m");
             f.line(format!("{column} = arith.addi {start}, {offsets} : {i32s}"));
-            let store = f.fresh("m");
-            f.line(format!(
-                "{store} = arith.cmpi slt, {column}, {end} : {i32s}"
-            ));
-            stores.push(store);
-            columns.push(column);
-        }
+            let mask = f.fresh("m");
+            f.line(format!("{mask} = arith.cmpi slt, {column}, {end} : {i32s}"));
+            mask
+        };
+        let stores: Vec<String> = (0..vectors)
+            .map(|j| inside_frame(f, (0..LANES).map(|lane| j * LANES + lane).collect()))
+            .collect();
+        // Element `g` of the `stride * LANES` loaded for vector `j` feeds
+        // lane `g / stride` and reads input column
+        // `(x0 + j * LANES) * stride + kx * dw - pl + g`.
+        let scaled = if stride == 1 {
+            start.clone()
+        } else {
+            let factor = f.constant_literal(&format!("dense<{stride}> : {i32s}"), "z");
+            let value = f.fresh("m");
+            f.line(format!("{value} = arith.muli {start}, {factor} : {i32s}"));
+            value
+        };
+        let feeds: Vec<Vec<String>> = (0..vectors)
+            .map(|j| {
+                (0..stride)
+                    .map(|part| {
+                        let lanes = (0..LANES)
+                            .map(|e| j * LANES + (part * LANES + e) / stride)
+                            .collect();
+                        inside_frame(f, lanes)
+                    })
+                    .collect()
+            })
+            .collect();
         let loads = (0..kw)
             .map(|kx| {
-                let shift = f.constant_literal(&format!("dense<{}> : {i32s}", kx * dw - pl), "z");
-                columns
-                    .iter()
-                    .zip(&stores)
-                    .map(|(column, store)| {
-                        let read = f.fresh("m");
-                        f.line(format!("{read} = arith.addi {column}, {shift} : {i32s}"));
-                        let low = f.fresh("m");
-                        f.line(format!("{low} = arith.cmpi sge, {read}, {zero} : {i32s}"));
-                        let high = f.fresh("m");
-                        f.line(format!("{high} = arith.cmpi slt, {read}, {width} : {i32s}"));
-                        let inside = f.fresh("m");
-                        f.line(format!("{inside} = arith.andi {low}, {high} : {masks}"));
-                        let mask = f.fresh("m");
-                        f.line(format!("{mask} = arith.andi {inside}, {store} : {masks}"));
-                        mask
+                (0..vectors)
+                    .map(|j| {
+                        (0..stride)
+                            .map(|part| {
+                                let elements = (0..LANES)
+                                    .map(|e| j * LANES * stride + kx * dw - pl + part * LANES + e)
+                                    .collect();
+                                let offsets = constant(f, elements);
+                                let read = f.fresh("m");
+                                f.line(format!("{read} = arith.addi {scaled}, {offsets} : {i32s}"));
+                                let low = f.fresh("m");
+                                f.line(format!("{low} = arith.cmpi sge, {read}, {zero} : {i32s}"));
+                                let high = f.fresh("m");
+                                f.line(format!(
+                                    "{high} = arith.cmpi slt, {read}, {width} : {i32s}"
+                                ));
+                                let inside = f.fresh("m");
+                                f.line(format!("{inside} = arith.andi {low}, {high} : {masks}"));
+                                let mask = f.fresh("m");
+                                f.line(format!(
+                                    "{mask} = arith.andi {inside}, {} : {masks}",
+                                    feeds[j as usize][part as usize]
+                                ));
+                                mask
+                            })
+                            .collect()
                     })
                     .collect()
             })
@@ -632,14 +683,14 @@ impl Emitter<'_> {
         if self.flat {
             return vec![self.n.to_string(), channel, x.to_string()];
         }
-        let [sh, _] = self.shape.strides;
+        let [sh, sw] = self.shape.strides;
         let [dh, dw] = self.shape.dilations;
         let [pt, pl] = self.shape.pads;
         vec![
             self.n.to_string(),
             channel,
             format!("{} * {sh} + {ky} * {dh} - {pt}", self.y),
-            format!("{x} + {kx} * {dw} - {pl}"),
+            format!("({x}) * {sw} + {kx} * {dw} - {pl}"),
         ]
     }
 
@@ -722,15 +773,7 @@ impl Emitter<'_> {
             }
             let inputs: Vec<String> = columns
                 .iter()
-                .map(|x| {
-                    let at = self.input_at(&ci, &ky, &kx, x);
-                    match mask {
-                        Some(lanes) if !lanes.iter().all(|&lane| lane) => {
-                            self.masked_load(f, self.input, &at, lanes)
-                        }
-                        _ => self.vector_load(f, self.input, &at),
-                    }
-                })
+                .map(|x| self.strided_load(f, &self.input_at(&ci, &ky, &kx, x), mask))
                 .collect();
             for (i, channel) in self.channels.iter().enumerate() {
                 let weight = self
@@ -774,6 +817,67 @@ impl Emitter<'_> {
                 }
             }
         }
+    }
+
+    /// The input vector of one column block at one tap: `stride` loads of
+    /// [`LANES`] consecutive elements from `at` (masked by `mask`, the
+    /// elements that may be read), the even lanes kept when the stride is 2.
+    fn strided_load(
+        &self,
+        f: &mut FunctionText,
+        at: &[String],
+        mask: Option<&Vec<bool>>,
+    ) -> String {
+        let stride = self.shape.strides[1];
+        let parts: Vec<String> = (0..stride)
+            .map(|part| {
+                let mut at = at.to_vec();
+                if part > 0 {
+                    let last = at.len() - 1;
+                    at[last] = format!("{} + {}", at[last], part * LANES);
+                }
+                let range = (part * LANES) as usize..((part + 1) * LANES) as usize;
+                match mask.map(|lanes| &lanes[range]) {
+                    Some(lanes) if !lanes.iter().all(|&lane| lane) => {
+                        self.masked_load(f, self.input, &at, lanes)
+                    }
+                    _ => self.vector_load(f, self.input, &at),
+                }
+            })
+            .collect();
+        self.keep_even(f, parts)
+    }
+
+    /// [`Emitter::strided_load`] with masks computed at run time, one per
+    /// load.
+    fn strided_load_with(&self, f: &mut FunctionText, at: &[String], masks: &[String]) -> String {
+        let parts: Vec<String> = masks
+            .iter()
+            .enumerate()
+            .map(|(part, mask)| {
+                let mut at = at.to_vec();
+                let last = at.len() - 1;
+                at[last] = format!("{} + {}", at[last], part as i64 * LANES);
+                self.masked_load_with(f, self.input, &at, mask)
+            })
+            .collect();
+        self.keep_even(f, parts)
+    }
+
+    /// The one vector of `parts`, or the even lanes of two.
+    fn keep_even(&self, f: &mut FunctionText, parts: Vec<String>) -> String {
+        if parts.len() == 1 {
+            return parts[0].clone();
+        }
+        let even: Vec<String> = (0..LANES).map(|lane| (lane * 2).to_string()).collect();
+        let value = f.fresh("x");
+        f.line(format!(
+            "{value} = vector.shuffle {}, {} [{}] : vector<{LANES}xf32>, vector<{LANES}xf32>",
+            parts[0],
+            parts[1],
+            even.join(", ")
+        ));
+        value
     }
 
     fn vector_load(&self, f: &mut FunctionText, view: &View, at: &[String]) -> String {
@@ -955,6 +1059,7 @@ mod tests {
             width,
             input_width,
             taps,
+            stride: 1,
             dilation: 1,
             pad,
         }
@@ -1016,8 +1121,23 @@ mod tests {
     #[test]
     fn every_column_is_covered_and_loops_read_inside() {
         for width in 1..80 {
-            for (taps, pad) in [(1, 0), (3, 1), (5, 2), (7, 3)] {
-                let row = row(width, width, taps, pad);
+            for (taps, pad, stride) in [
+                (1, 0, 1),
+                (3, 1, 1),
+                (5, 2, 1),
+                (7, 3, 1),
+                (3, 1, 2),
+                (1, 0, 2),
+                (7, 3, 2),
+            ] {
+                let row = Row {
+                    stride,
+                    input_width: (width - 1) * stride + taps - 2 * pad,
+                    ..row(width, width, taps, pad)
+                };
+                if row.input_width < 1 {
+                    continue;
+                }
                 let Some(plan) = column_plan(&row) else {
                     panic!("width {width}, taps {taps}: no plan");
                 };
