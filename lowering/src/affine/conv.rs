@@ -325,16 +325,7 @@ pub fn conv2d_tile(
     // to four: independent accumulators hide the multiply-add latency.
     let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
     let block = vectors * LANES;
-    let symbol = |f: &mut FunctionText, bound: &str| match bound.parse::<i64>() {
-        Ok(constant) => f.index(constant),
-        Err(_) => bound.to_string(),
-    };
-    let bounds: Vec<(String, String)> = frame
-        .bounds
-        .iter()
-        .map(|(lower, upper)| (symbol(f, lower), symbol(f, upper)))
-        .collect();
-    let [(n0, n1), (k0, k1), (h0, h1), (w0, w1)] = &bounds[..] else {
+    let Some([(n0, n1), (k0, k1), (h0, h1), (w0, w1)]) = frame_symbols(f, frame) else {
         return false;
     };
     let ni = f.open_for(n0, n1);
@@ -349,7 +340,7 @@ pub fn conv2d_tile(
     f.line(format!(
         "{x0} = affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"
     ));
-    let masks = RuntimeMasks::new(f, shape, &x0, w1, vectors);
+    let masks = RuntimeMasks::new(f, shape, &x0, &w1, vectors);
     let emitter = Emitter {
         shape,
         flat: false,
@@ -441,16 +432,7 @@ pub fn conv2d_pixel(
     {
         return false;
     }
-    let symbol = |f: &mut FunctionText, bound: &str| match bound.parse::<i64>() {
-        Ok(constant) => f.index(constant),
-        Err(_) => bound.to_string(),
-    };
-    let bounds: Vec<(String, String)> = frame
-        .bounds
-        .iter()
-        .map(|(lower, upper)| (symbol(f, lower), symbol(f, upper)))
-        .collect();
-    let [(n0, n1), (k0, k1), (h0, h1), (w0, w1)] = &bounds[..] else {
+    let Some([(n0, n1), (k0, k1), (h0, h1), (w0, w1)]) = frame_symbols(f, frame) else {
         return false;
     };
     let (lo, hi) = match &frame.reduce {
@@ -539,6 +521,25 @@ pub fn conv2d_pixel(
     out.store(f, &total, &at);
     f.close_n(4);
     true
+}
+
+/// A frame bound as an affine symbol: its SSA name, or an `index`
+/// constant for a number.
+fn symbol(f: &mut FunctionText, bound: &str) -> String {
+    match bound.parse::<i64>() {
+        Ok(constant) => f.index(constant),
+        Err(_) => bound.to_string(),
+    }
+}
+
+/// The bounds of a 4-D frame (batch, channels, rows, columns) as symbols.
+fn frame_symbols(f: &mut FunctionText, frame: &Frame) -> Option<[(String, String); 4]> {
+    let bounds: Vec<(String, String)> = frame
+        .bounds
+        .iter()
+        .map(|(lower, upper)| (symbol(f, lower), symbol(f, upper)))
+        .collect();
+    bounds.try_into().ok()
 }
 
 /// Lane masks of one column block, computed at run time: per vector, the
