@@ -10,9 +10,9 @@
 //! (broadcast) for `KB * XB` fused multiply-adds. With column stride 2 an
 //! input vector is two loads whose even lanes are kept.
 //!
-//! Which columns each block covers is a [`ColumnPlan`], worked out before
-//! any IR is written. Blocks in the middle of a row, whose taps all read
-//! inside the input row, run in a loop with plain vector loads. The first
+//! Which columns each block covers is a plan ([`column_plan`]), worked out
+//! before any IR is written. Blocks in the middle of a row, whose taps all
+//! read inside the input row, run in a loop with plain vector loads. The first
 //! and last block of a row sit at constant columns, so which of their lanes
 //! read padding (or lie past the row's end) is known when compiling: they
 //! use masked loads and stores with constant masks, and a masked-off lane
