@@ -2,8 +2,8 @@
 //! buffer plan and emission, in that order. The `df-lower-to-affine` pass
 //! ([`crate::passes`]) and the embedding API both go through [`lower`].
 
-use deepfuse_passes::{cost::Traffic, ir::op_name};
-use melior::ir::{BlockLike, Module, OperationRef, operation::OperationLike};
+use deepfuse_passes::{cost::Traffic, ir::first_function};
+use melior::ir::{Module, OperationRef};
 
 use crate::{
     LowerError, affine,
@@ -58,16 +58,8 @@ pub struct AffineLowering {
 
 /// The module's first `func.func`, the function that is lowered.
 pub fn entry_function<'c, 'a>(module: &'a Module<'c>) -> Result<OperationRef<'c, 'a>, LowerError> {
-    let mut next = module.body().first_operation();
-    while let Some(op) = next {
-        if op_name(&op) == "func.func" {
-            return Ok(op);
-        }
-        next = op.next_in_block();
-    }
-    Err(LowerError::Unsupported(
-        "the module holds no func.func to lower".into(),
-    ))
+    first_function(module)
+        .ok_or_else(|| LowerError::Unsupported("the module holds no func.func to lower".into()))
 }
 
 /// Lowers `function` (a df function, scheduled or not) to the affine module

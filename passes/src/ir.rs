@@ -2,7 +2,7 @@
 //! lists, shapes of tensor values, whether a value is a parameter.
 
 use melior::ir::{
-    OperationRef, Type, Value, ValueLike,
+    BlockLike, Module, OperationRef, Type, Value, ValueLike,
     operation::{OperationLike, OperationResult},
     r#type::{DimSize, RankedTensorType, ShapedTypeLike},
 };
@@ -14,6 +14,19 @@ pub fn op_name(op: &OperationRef) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The first `func.func` directly in `module`: the function the compiler
+/// and the interpreter take as the network.
+pub fn first_function<'c, 'a>(module: &'a Module<'c>) -> Option<OperationRef<'c, 'a>> {
+    let mut next = module.body().first_operation();
+    while let Some(op) = next {
+        if op_name(&op) == "func.func" {
+            return Some(op);
+        }
+        next = op.next_in_block();
+    }
+    None
 }
 
 /// The operation that defines `value`, if it is an operation result.

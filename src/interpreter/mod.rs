@@ -81,16 +81,8 @@ pub enum InterpretError {
 pub fn entry_function<'c, 'a>(
     module: &'a Module<'c>,
 ) -> Result<OperationRef<'c, 'a>, InterpretError> {
-    let mut op = module.body().first_operation();
-    while let Some(current) = op {
-        if op_name(&current) == "func.func" {
-            return Ok(current);
-        }
-        op = current.next_in_block();
-    }
-    Err(InterpretError::Setup(
-        "the module holds no func.func to run".into(),
-    ))
+    deepfuse_passes::ir::first_function(module)
+        .ok_or_else(|| InterpretError::Setup("the module holds no func.func to run".into()))
 }
 
 fn body<'c, 'a>(op: &OperationRef<'c, 'a>) -> Result<BlockRef<'c, 'a>, InterpretError> {
