@@ -40,8 +40,6 @@ pub struct AffineLowering {
     pub text: String,
     /// Where every tensor lives.
     pub plan: BufferPlan,
-    /// Bytes of the scratchpad arena the forward function takes.
-    pub arena_bytes: u64,
     /// The entry function's tensors: shapes and classes.
     pub values: Vec<TensorValue>,
     /// Tensors the caller provides, in argument order.
@@ -97,7 +95,6 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
     Ok(AffineLowering {
         text,
         plan,
-        arena_bytes,
         values: program.values.clone(),
         inputs: program.inputs.clone(),
         outputs: program.outputs.clone(),

@@ -248,11 +248,10 @@ pub fn conv2d(
     let ki = f.open_for("0", (k / kb).to_string());
     let channels: Vec<String> = (0..kb)
         .map(|i| {
-            let channel = f.fresh("k");
-            f.line(format!(
-                "{channel} = affine.apply affine_map<(d0) -> (d0 * {kb} + {i})>({ki})"
-            ));
-            channel
+            f.assign(
+                "k",
+                format!("affine.apply affine_map<(d0) -> (d0 * {kb} + {i})>({ki})"),
+            )
         })
         .collect();
     let biases: Vec<String> = channels
@@ -336,10 +335,10 @@ pub fn conv2d_tile(
         "0",
         format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
     );
-    let x0 = f.fresh("x");
-    f.line(format!(
-        "{x0} = affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"
-    ));
+    let x0 = f.assign(
+        "x",
+        format!("affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"),
+    );
     let masks = RuntimeMasks::new(f, shape, &x0, &w1, vectors);
     let emitter = Emitter {
         shape,
@@ -367,10 +366,7 @@ pub fn conv2d_tile(
                 Some(bias) => bias.load(f, std::slice::from_ref(&ki)),
                 None => f.f32(0.0),
             };
-            let splat = f.fresh("b");
-            f.line(format!(
-                "{splat} = vector.broadcast {value} : f32 to {vector}"
-            ));
+            let splat = f.assign("b", format!("vector.broadcast {value} : f32 to {vector}"));
             vec![splat; vectors as usize]
         }
     };
@@ -384,18 +380,14 @@ pub fn conv2d_tile(
     for (kx, tap_masks) in masks.loads.iter().enumerate() {
         let kx = kx.to_string();
         let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
-        let splat = f.fresh("wv");
-        f.line(format!(
-            "{splat} = vector.broadcast {weight} : f32 to {vector}"
-        ));
+        let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
         for (j, x) in columns.iter().enumerate() {
             let at = emitter.input_at(&ci, &ky, &kx, x);
             let value = emitter.strided_load_with(f, &at, &tap_masks[j]);
-            let sum = f.fresh("s");
-            f.line(format!(
-                "{sum} = vector.fma {splat}, {value}, {} : {vector}",
-                sums[j]
-            ));
+            let sum = f.assign(
+                "s",
+                format!("vector.fma {splat}, {value}, {} : {vector}", sums[j]),
+            );
             sums[j] = sum;
         }
     }
@@ -479,32 +471,35 @@ pub fn conv2d_pixel(
         "{partial} = affine.for {ci} = {lo} to affine_map<()[s0] -> (s0 - {})>()[{hi}] step {LANES} iter_args({acc} = {zero}) -> ({vector}) {{",
         LANES - 1
     ));
-    let values = f.fresh("x");
-    f.line(format!(
-        "{values} = affine.vector_load {}[{}] : {}, {vector}",
-        flat_input.name,
-        flat_input.at(&[ni.clone(), channel(&ci)]),
-        memref_type(&flat_input.shape)
-    ));
-    let weights = f.fresh("x");
-    f.line(format!(
-        "{weights} = affine.vector_load {}[{}] : {}, {vector}",
-        flat_filter.name,
-        flat_filter.at(&[ki.clone(), ci.clone()]),
-        memref_type(&flat_filter.shape)
-    ));
-    let sum = f.fresh("s");
-    f.line(format!(
-        "{sum} = vector.fma {values}, {weights}, {acc} : {vector}"
-    ));
+    let values = f.assign(
+        "x",
+        format!(
+            "affine.vector_load {}[{}] : {}, {vector}",
+            flat_input.name,
+            flat_input.at(&[ni.clone(), channel(&ci)]),
+            memref_type(&flat_input.shape)
+        ),
+    );
+    let weights = f.assign(
+        "x",
+        format!(
+            "affine.vector_load {}[{}] : {}, {vector}",
+            flat_filter.name,
+            flat_filter.at(&[ki.clone(), ci.clone()]),
+            memref_type(&flat_filter.shape)
+        ),
+    );
+    let sum = f.assign(
+        "s",
+        format!("vector.fma {values}, {weights}, {acc} : {vector}"),
+    );
     f.line(format!("affine.yield {sum} : {vector}"));
     f.close();
-    let lanes = f.fresh("s");
-    f.line(format!(
-        "{lanes} = vector.reduction <add>, {partial} : {vector} into f32"
-    ));
-    let head = f.fresh("s");
-    f.line(format!("{head} = arith.addf {init}, {lanes} : f32"));
+    let lanes = f.assign(
+        "s",
+        format!("vector.reduction <add>, {partial} : {vector} into f32"),
+    );
+    let head = f.assign("s", format!("arith.addf {init}, {lanes} : f32"));
     // The channels past the last full vector, one at a time.
     let total = f.fresh("r");
     let tail = f.fresh("i");
@@ -556,15 +551,8 @@ impl RuntimeMasks {
         let i32s = format!("vector<{LANES}xi32>");
         let masks = format!("vector<{LANES}xi1>");
         let splat = |f: &mut FunctionText, value: &str| {
-            let scalar = f.fresh("m");
-            f.line(format!(
-                "{scalar} = arith.index_cast {value} : index to i32"
-            ));
-            let vector = f.fresh("m");
-            f.line(format!(
-                "{vector} = vector.broadcast {scalar} : i32 to {i32s}"
-            ));
-            vector
+            let scalar = f.assign("m", format!("arith.index_cast {value} : index to i32"));
+            f.assign("m", format!("vector.broadcast {scalar} : i32 to {i32s}"))
         };
         let start = splat(f, x0);
         let end = splat(f, w1);
@@ -581,11 +569,8 @@ impl RuntimeMasks {
         // Lane `lane` of vector `j` is column `x0 + j * LANES + lane`.
         let inside_frame = |f: &mut FunctionText, columns: Vec<i64>| {
             let offsets = constant(f, columns);
-            let column = f.fresh("m");
-            f.line(format!("{column} = arith.addi {start}, {offsets} : {i32s}"));
-            let mask = f.fresh("m");
-            f.line(format!("{mask} = arith.cmpi slt, {column}, {end} : {i32s}"));
-            mask
+            let column = f.assign("m", format!("arith.addi {start}, {offsets} : {i32s}"));
+            f.assign("m", format!("arith.cmpi slt, {column}, {end} : {i32s}"))
         };
         let stores: Vec<String> = (0..vectors)
             .map(|j| inside_frame(f, (0..LANES).map(|lane| j * LANES + lane).collect()))
@@ -597,12 +582,15 @@ impl RuntimeMasks {
             start.clone()
         } else {
             let factor = f.constant_literal(&format!("dense<{stride}> : {i32s}"), "z");
-            let value = f.fresh("m");
-            f.line(format!("{value} = arith.muli {start}, {factor} : {i32s}"));
-            value
+            f.assign("m", format!("arith.muli {start}, {factor} : {i32s}"))
         };
+        // With stride 1 an element feeds its own lane: the frame masks are
+        // the store masks.
         let feeds: Vec<Vec<String>> = (0..vectors)
             .map(|j| {
+                if stride == 1 {
+                    return vec![stores[j as usize].clone()];
+                }
                 (0..stride)
                     .map(|part| {
                         let lanes = (0..LANES)
@@ -623,22 +611,27 @@ impl RuntimeMasks {
                                     .map(|e| j * LANES * stride + kx * dw - pl + part * LANES + e)
                                     .collect();
                                 let offsets = constant(f, elements);
-                                let read = f.fresh("m");
-                                f.line(format!("{read} = arith.addi {scaled}, {offsets} : {i32s}"));
-                                let low = f.fresh("m");
-                                f.line(format!("{low} = arith.cmpi sge, {read}, {zero} : {i32s}"));
-                                let high = f.fresh("m");
-                                f.line(format!(
-                                    "{high} = arith.cmpi slt, {read}, {width} : {i32s}"
-                                ));
-                                let inside = f.fresh("m");
-                                f.line(format!("{inside} = arith.andi {low}, {high} : {masks}"));
-                                let mask = f.fresh("m");
-                                f.line(format!(
-                                    "{mask} = arith.andi {inside}, {} : {masks}",
-                                    feeds[j as usize][part as usize]
-                                ));
-                                mask
+                                let read = f.assign(
+                                    "m",
+                                    format!("arith.addi {scaled}, {offsets} : {i32s}"),
+                                );
+                                let low = f.assign(
+                                    "m",
+                                    format!("arith.cmpi sge, {read}, {zero} : {i32s}"),
+                                );
+                                let high = f.assign(
+                                    "m",
+                                    format!("arith.cmpi slt, {read}, {width} : {i32s}"),
+                                );
+                                let inside =
+                                    f.assign("m", format!("arith.andi {low}, {high} : {masks}"));
+                                f.assign(
+                                    "m",
+                                    format!(
+                                        "arith.andi {inside}, {} : {masks}",
+                                        feeds[j as usize][part as usize]
+                                    ),
+                                )
                             })
                             .collect()
                     })
@@ -651,13 +644,15 @@ impl RuntimeMasks {
 
 /// A view of `view`'s bytes with `shape` (dimensions 2 and 3 merged).
 fn collapse(f: &mut FunctionText, view: &View, shape: [i64; 3]) -> View {
-    let name = f.fresh("flat");
-    f.line(format!(
-        "{name} = memref.collapse_shape {} [[0], [1], [2, 3]] : {} into {}",
-        view.name,
-        memref_type(&view.shape),
-        memref_type(&shape)
-    ));
+    let name = f.assign(
+        "flat",
+        format!(
+            "memref.collapse_shape {} [[0], [1], [2, 3]] : {} into {}",
+            view.name,
+            memref_type(&view.shape),
+            memref_type(&shape)
+        ),
+    );
     View::whole(name, shape.to_vec())
 }
 
@@ -739,10 +734,7 @@ impl Emitter<'_> {
         let vector = format!("vector<{LANES}xf32>");
         let mut accs = Vec::new();
         for bias in self.biases {
-            let splat = f.fresh("b");
-            f.line(format!(
-                "{splat} = vector.broadcast {bias} : f32 to {vector}"
-            ));
+            let splat = f.assign("b", format!("vector.broadcast {bias} : f32 to {vector}"));
             for _ in 0..vectors {
                 accs.push(splat.clone());
             }
@@ -780,16 +772,13 @@ impl Emitter<'_> {
                 let weight = self
                     .filter
                     .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
-                let splat = f.fresh("wv");
-                f.line(format!(
-                    "{splat} = vector.broadcast {weight} : f32 to {vector}"
-                ));
+                let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * vectors as usize + j];
-                    let sum = f.fresh("s");
-                    f.line(format!(
-                        "{sum} = vector.fma {splat}, {input}, {acc} : {vector}"
-                    ));
+                    let sum = f.assign(
+                        "s",
+                        format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+                    );
                     *acc = sum;
                 }
             }
@@ -871,25 +860,27 @@ impl Emitter<'_> {
             return parts[0].clone();
         }
         let even: Vec<String> = (0..LANES).map(|lane| (lane * 2).to_string()).collect();
-        let value = f.fresh("x");
-        f.line(format!(
-            "{value} = vector.shuffle {}, {} [{}] : vector<{LANES}xf32>, vector<{LANES}xf32>",
-            parts[0],
-            parts[1],
-            even.join(", ")
-        ));
-        value
+        f.assign(
+            "x",
+            format!(
+                "vector.shuffle {}, {} [{}] : vector<{LANES}xf32>, vector<{LANES}xf32>",
+                parts[0],
+                parts[1],
+                even.join(", ")
+            ),
+        )
     }
 
     fn vector_load(&self, f: &mut FunctionText, view: &View, at: &[String]) -> String {
-        let value = f.fresh("x");
-        f.line(format!(
-            "{value} = affine.vector_load {}[{}] : {}, vector<{LANES}xf32>",
-            view.name,
-            view.at(at),
-            memref_type(&view.shape)
-        ));
-        value
+        f.assign(
+            "x",
+            format!(
+                "affine.vector_load {}[{}] : {}, vector<{LANES}xf32>",
+                view.name,
+                view.at(at),
+                memref_type(&view.shape)
+            ),
+        )
     }
 
     /// Loads the lanes the mask value `mask` selects (zero elsewhere).
@@ -902,13 +893,9 @@ impl Emitter<'_> {
     ) -> String {
         let indices = indices(f, &view.relative(at));
         let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
-        let value = f.fresh("x");
-        f.line(format!(
-            "{value} = vector.maskedload {}[{indices}], {mask}, {zero} : {}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
+        f.assign("x", format!("vector.maskedload {}[{indices}], {mask}, {zero} : {}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
             view.name,
-            memref_type(&view.shape)
-        ));
-        value
+            memref_type(&view.shape)))
     }
 
     /// Loads the lanes `lanes` selects (zero elsewhere); the others are
@@ -983,13 +970,14 @@ fn index_value(f: &mut FunctionText, expression: &str) -> String {
         return operands.remove(0);
     }
     let dims: Vec<String> = (0..operands.len()).map(|d| format!("d{d}")).collect();
-    let value = f.fresh("ix");
-    f.line(format!(
-        "{value} = affine.apply affine_map<({}) -> ({body})>({})",
-        dims.join(", "),
-        operands.join(", ")
-    ));
-    value
+    f.assign(
+        "ix",
+        format!(
+            "affine.apply affine_map<({}) -> ({body})>({})",
+            dims.join(", "),
+            operands.join(", ")
+        ),
+    )
 }
 
 /// Reduction loops carrying accumulators in `iter_args`.

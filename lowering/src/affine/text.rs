@@ -30,6 +30,14 @@ impl FunctionText {
         self.body.push('\n');
     }
 
+    /// Appends `name = value` with a fresh `name` (prefix `prefix`) and
+    /// returns the name.
+    pub fn assign(&mut self, prefix: &str, value: impl AsRef<str>) -> String {
+        let name = self.fresh(prefix);
+        self.line(format!("{name} = {}", value.as_ref()));
+        name
+    }
+
     /// Appends a line to the entry block, before the body.
     pub fn prologue_line(&mut self, text: impl AsRef<str>) {
         writeln!(self.prologue, "  {}", text.as_ref()).expect("writing to a String");
