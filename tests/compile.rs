@@ -45,6 +45,10 @@ pub fn trials() -> Vec<Trial> {
             "blocked_convolutions_cover_every_row_width",
             blocked_convolutions_cover_every_row_width,
         ),
+        check(
+            "weight_slices_load_in_groups_of_output_channels",
+            weight_slices_load_in_groups_of_output_channels,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -250,6 +254,73 @@ fn staged_regions_move_the_predicted_bytes() -> Result<(), Failed> {
         staged.iter().all(|&n| n > 0) && staged.iter().sum::<usize>() >= 40,
         "too few regions staged: {staged:?}"
     );
+    Ok(())
+}
+
+/// Streamed weights load several output channels' slices at once when the
+/// arena has room (`staging::widen_slices`): groups of 8, 4 and 2 over 20
+/// and 12 output channels, so the last group is short; filters loaded per
+/// input chunk (12 and 20 input channels in chunks of 8) as boxes of one
+/// row per output channel; stride 2 and 1x1 tile kernels blocked over the
+/// group's channels; and a one-pixel 1x1 convolution (the dot-product
+/// kernel, blocks of 8 output channels summed across lanes, a 4-channel
+/// tail). Outputs and bytes match at every scratchpad size.
+fn weight_slices_load_in_groups_of_output_channels() -> Result<(), Failed> {
+    let chain = r#"func.func @net(%x: tensor<1x12x10x10xf32>) -> tensor<1x20x5x5xf32> {
+  %wa = df.param "a.w" : tensor<20x12x3x3xf32>
+  %ba = df.param "a.b" : tensor<20xf32>
+  %a = df.conv2d %x, %wa, %ba strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x12x10x10xf32>, tensor<20x12x3x3xf32>, tensor<20xf32>) -> tensor<1x20x10x10xf32>
+  %r = df.activation relu %a : tensor<1x20x10x10xf32>
+  %wb = df.param "b.w" : tensor<12x20x1x1xf32>
+  %b = df.conv2d %r, %wb strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x20x10x10xf32>, tensor<12x20x1x1xf32>) -> tensor<1x12x10x10xf32>
+  %wc = df.param "c.w" : tensor<20x12x3x3xf32>
+  %bc = df.param "c.b" : tensor<20xf32>
+  %c = df.conv2d %b, %wc, %bc strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x12x10x10xf32>, tensor<20x12x3x3xf32>, tensor<20xf32>) -> tensor<1x20x5x5xf32>
+  return %c : tensor<1x20x5x5xf32>
+}
+"#;
+    let pixel = r#"func.func @net(%x: tensor<1x20x1x1xf32>) -> tensor<1x12x1x1xf32> {
+  %w = df.param "w" : tensor<12x20x1x1xf32>
+  %b = df.param "b" : tensor<12xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x20x1x1xf32>, tensor<12x20x1x1xf32>, tensor<12xf32>) -> tensor<1x12x1x1xf32>
+  return %c : tensor<1x12x1x1xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 5 };
+    let mut staged = 0;
+    for (text, input, schedules) in [
+        (
+            chain,
+            [1, 12, 10, 10],
+            &[
+                (Strategy::Layer, 4 << 10),
+                (Strategy::Layer, 8 << 10),
+                (Strategy::Naive, 16 << 10),
+                (Strategy::Dp, 8 << 10),
+                (Strategy::Dp, 16 << 10),
+            ][..],
+        ),
+        (
+            pixel,
+            [1, 20, 1, 1],
+            &[(Strategy::Dp, 1 << 10), (Strategy::Dp, 1 << 20)][..],
+        ),
+    ] {
+        let input = random_input(&input, 5, 0);
+        for &(strategy, scratchpad) in schedules {
+            let options = CompileOptions {
+                scratchpad,
+                strategy,
+                ..CompileOptions::default()
+            };
+            staged += compare(text, options, &params, vec![input.clone()])?;
+        }
+    }
+    assert!(staged >= 10, "too few regions staged: {staged}");
     Ok(())
 }
 

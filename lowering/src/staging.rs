@@ -57,9 +57,10 @@ pub struct StagedWeight {
     pub value: ValueId,
     /// Its buffer in the arena.
     pub buffer: TileBuffer,
-    /// Streamed one output channel at a time: the buffer holds one slice of
-    /// the leading dimension, loaded before the layer computes that
-    /// channel. `false`: the buffer holds the whole weight.
+    /// Streamed by output channels: the buffer holds
+    /// [`StagedLayer::slice_channels`] slices of the leading dimension,
+    /// loaded before the layer computes those channels. `false`: the buffer
+    /// holds the whole weight.
     pub sliced: bool,
     /// A convolution filter whose layer reads a chunked input: its buffer
     /// holds [`STREAM_CHANNELS`] input channels (dimension 1), loaded with
@@ -96,6 +97,9 @@ pub struct StagedLayer {
     pub output: usize,
     /// Output channels (the leading dimension of a sliced weight).
     pub out_channels: i64,
+    /// Output channels per load of its sliced weights (their buffers'
+    /// leading dimension): one, or more when the arena has room.
+    pub slice_channels: i64,
     /// The activation operand (a streamed input) loaded
     /// [`STREAM_CHANNELS`] channels at a time, the layer computing on each
     /// chunk before the next is loaded, as the cost model's streaming
@@ -355,6 +359,7 @@ impl Links<'_, '_, '_, '_> {
             arena_bytes: 0,
         };
         place(&mut staged, weights);
+        widen_slices(&mut staged, weights, schedule.capacity);
         if staged.arena_bytes > schedule.capacity {
             return Err(format!(
                 "its tile buffers need {} bytes of scratchpad, more than the {} scheduled \
@@ -459,6 +464,7 @@ impl Links<'_, '_, '_, '_> {
             operands,
             output,
             out_channels,
+            slice_channels: 1,
             chunked,
             elementwise: matches!(
                 graph_node.kind,
@@ -629,6 +635,40 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
     for layer in &mut region.layers {
         for weight in &mut layer.weights {
             weight.buffer.offset = next.next().expect("one offset per item");
+        }
+    }
+}
+
+/// Output channels per load of a streamed weight that the arena's spare
+/// capacity may buy, largest first: a tile kernel computes as many output
+/// channels per call, in register blocks, from each input load.
+const SLICE_GROUPS: [i64; 3] = [8, 4, 2];
+
+/// Loads several output channels' slices of every sliced weight at once
+/// when the buffers still fit `capacity`: the same bytes in fewer, larger
+/// transfers, and kernels that reuse each input value across channels.
+fn widen_slices(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
+    let sliced = |region: &StagedRegion| {
+        region
+            .layers
+            .iter()
+            .any(|layer| layer.weights.iter().any(|w| w.sliced))
+    };
+    if !sliced(region) {
+        return;
+    }
+    for group in SLICE_GROUPS {
+        let mut wider = region.clone();
+        for layer in &mut wider.layers {
+            layer.slice_channels = group.min(layer.out_channels);
+            for weight in layer.weights.iter_mut().filter(|w| w.sliced) {
+                weight.buffer.shape[0] = layer.slice_channels;
+            }
+        }
+        place(&mut wider, weights);
+        if wider.arena_bytes <= capacity {
+            *region = wider;
+            return;
         }
     }
 }

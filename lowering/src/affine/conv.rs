@@ -296,13 +296,15 @@ pub fn conv2d(
 
 /// The tile kernel of a staged region's convolution: the output
 /// channels, rows and columns of `frame` (symbols or constants), on arena
-/// views with origins, for one output channel at a time (streamed weights
-/// hold one). The column blocks cover `[w0, w1)` from `w0`; which lanes lie
-/// inside the frame and which read inside the input row depends on the
-/// step, so the masks are computed at run time, once per block and tap,
-/// outside the reduction. `Accumulate` adds the frame's input channels
-/// (`frame.reduce`) to the partial sums in `out`; `Init` is left to the
-/// plain kernel (`false`: nothing was written).
+/// views with origins. Output channels go in register blocks of up to four
+/// (as many as the filter buffer holds: a streamed slice may hold one),
+/// then one at a time for the rest of the frame. The column blocks cover
+/// `[w0, w1)` from `w0`; which lanes lie inside the frame and which read
+/// inside the input row depends on the step, so the masks are computed at
+/// run time, once per block and tap, outside the reduction. `Accumulate`
+/// adds the frame's input channels (`frame.reduce`) to the partial sums in
+/// `out`; `Init` is left to the plain kernel (`false`: nothing was
+/// written).
 pub fn conv2d_tile(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -323,92 +325,183 @@ pub fn conv2d_tile(
     // Enough vectors to cover the widest frame the output buffer holds, up
     // to four: independent accumulators hide the multiply-add latency.
     let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
-    let block = vectors * LANES;
-    let Some([(n0, n1), (k0, k1), (h0, h1), (w0, w1)]) = frame_symbols(f, frame) else {
+    // Channels per block: the accumulators, the block's input vectors and
+    // a broadcast weight fit the 16 vector registers.
+    let kb = if shape.groups == 1 {
+        (10 / vectors).clamp(1, 4).min(filter.shape[0])
+    } else {
+        1
+    };
+    let Some([(n0, n1), (k0, k1), rows, columns]) = frame_symbols(f, frame) else {
         return false;
     };
-    let ni = f.open_for(n0, n1);
-    let ki = f.open_for(k0, k1);
-    let channels = [ki.clone()];
-    let yi = f.open_for(h0, h1);
-    let xb = f.open_for(
-        "0",
-        format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
-    );
-    let x0 = f.assign(
-        "x",
-        format!("affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"),
-    );
-    let masks = RuntimeMasks::new(f, shape, &x0, &w1, vectors);
-    let emitter = Emitter {
-        shape,
-        flat: false,
-        input,
-        filter,
-        out,
-        n: &ni,
-        y: &yi,
-        channels: &channels,
-        biases: &[],
-    };
-    let columns: Vec<String> = (0..vectors)
-        .map(|j| format!("{x0} + {}", j * LANES))
-        .collect();
-    let vector = format!("vector<{LANES}xf32>");
-    let accs: Vec<String> = match part {
-        ConvPart::Accumulate => columns
-            .iter()
-            .zip(&masks.stores)
-            .map(|(x, mask)| emitter.masked_load_with(f, out, &emitter.output_at(0, x), mask))
-            .collect(),
-        _ => {
-            let value = match bias {
-                Some(bias) => bias.load(f, std::slice::from_ref(&ki)),
-                None => f.f32(0.0),
-            };
-            let splat = f.assign("b", format!("vector.broadcast {value} : f32 to {vector}"));
-            vec![splat; vectors as usize]
-        }
-    };
-    let channel_bounds = match &frame.reduce {
+    let reduce = match &frame.reduce {
         Some((lower, upper)) => (symbol(f, lower), symbol(f, upper)),
         None => ("0".to_string(), (shape.input[1] / shape.groups).to_string()),
     };
-    let reduction = Reduction::open(f, &[channel_bounds, emitter.row_taps()], &accs, &vector);
-    let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
-    let mut sums = reduction.inner.clone();
-    for (kx, tap_masks) in masks.loads.iter().enumerate() {
-        let kx = kx.to_string();
-        let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
-        let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
-        for (j, x) in columns.iter().enumerate() {
-            let at = emitter.input_at(&ci, &ky, &kx, x);
-            let value = emitter.strided_load_with(f, &at, &tap_masks[j]);
-            let sum = f.assign(
-                "s",
-                format!("vector.fma {splat}, {value}, {} : {vector}", sums[j]),
-            );
-            sums[j] = sum;
-        }
-    }
-    let results = reduction.close(f, &sums);
-    for ((x, value), mask) in columns.iter().zip(&results).zip(&masks.stores) {
-        let indices = indices(f, &out.relative(&emitter.output_at(0, x)));
-        f.line(format!(
-            "vector.maskedstore {}[{indices}], {mask}, {value} : {}, vector<{LANES}xi1>, {vector}",
-            out.name,
-            memref_type(&out.shape)
-        ));
-    }
-    f.close_n(4);
+    let tile = TileBlock {
+        shape,
+        input,
+        filter,
+        bias,
+        out,
+        part,
+        rows,
+        columns,
+        reduce,
+        vectors,
+    };
+    let ni = f.open_for(n0, n1);
+    let rest = if kb > 1 {
+        let blocks = f.open_for(
+            "0",
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) floordiv {kb})>()[{k0}, {k1}]"),
+        );
+        let channels: Vec<String> = (0..kb)
+            .map(|i| {
+                f.assign(
+                    "k",
+                    format!(
+                        "affine.apply affine_map<(d0)[s0] -> (d0 * {kb} + s0 + {i})>({blocks})[{k0}]"
+                    ),
+                )
+            })
+            .collect();
+        tile.emit(f, &ni, &channels);
+        f.close();
+        format!("affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {kb}) * {kb})>()[{k0}, {k1}]")
+    } else {
+        k0
+    };
+    let ki = f.open_for(rest, k1);
+    tile.emit(f, &ni, &[ki]);
+    f.close_n(2);
     true
+}
+
+/// What [`conv2d_tile`] computes for every block of output channels.
+struct TileBlock<'a> {
+    shape: &'a ConvShape,
+    input: &'a View,
+    filter: &'a View,
+    bias: Option<&'a View>,
+    out: &'a View,
+    part: ConvPart,
+    /// The frame's rows and columns, as symbols.
+    rows: (String, String),
+    columns: (String, String),
+    /// The input channels summed.
+    reduce: (String, String),
+    /// Vectors per column block.
+    vectors: i64,
+}
+
+impl TileBlock<'_> {
+    /// The frame's rows and columns for output `channels` of batch `ni`.
+    fn emit(&self, f: &mut FunctionText, ni: &str, channels: &[String]) {
+        let ((h0, h1), (w0, w1)) = (&self.rows, &self.columns);
+        let vectors = self.vectors;
+        let block = vectors * LANES;
+        let yi = f.open_for(h0, h1);
+        let xb = f.open_for(
+            "0",
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
+        );
+        let x0 = f.assign(
+            "x",
+            format!("affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"),
+        );
+        let masks = RuntimeMasks::new(f, self.shape, &x0, w1, vectors);
+        let emitter = Emitter {
+            shape: self.shape,
+            flat: false,
+            input: self.input,
+            filter: self.filter,
+            out: self.out,
+            n: ni,
+            y: &yi,
+            channels,
+            biases: &[],
+        };
+        let columns: Vec<String> = (0..vectors)
+            .map(|j| format!("{x0} + {}", j * LANES))
+            .collect();
+        let vector = format!("vector<{LANES}xf32>");
+        let mut accs = Vec::new();
+        for (i, channel) in channels.iter().enumerate() {
+            if self.part == ConvPart::Accumulate {
+                for (x, mask) in columns.iter().zip(&masks.stores) {
+                    accs.push(emitter.masked_load_with(
+                        f,
+                        self.out,
+                        &emitter.output_at(i, x),
+                        mask,
+                    ));
+                }
+                continue;
+            }
+            let value = match self.bias {
+                Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                None => f.f32(0.0),
+            };
+            let splat = f.assign("b", format!("vector.broadcast {value} : f32 to {vector}"));
+            accs.extend(std::iter::repeat_n(splat, vectors as usize));
+        }
+        let reduction = Reduction::open(
+            f,
+            &[self.reduce.clone(), emitter.row_taps()],
+            &accs,
+            &vector,
+        );
+        let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
+        let mut sums = reduction.inner.clone();
+        for (kx, tap_masks) in masks.loads.iter().enumerate() {
+            let kx = kx.to_string();
+            let inputs: Vec<String> = columns
+                .iter()
+                .zip(tap_masks)
+                .map(|(x, masks)| {
+                    emitter.strided_load_with(f, &emitter.input_at(&ci, &ky, &kx, x), masks)
+                })
+                .collect();
+            for (i, channel) in channels.iter().enumerate() {
+                let weight = self
+                    .filter
+                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
+                let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
+                for (j, input) in inputs.iter().enumerate() {
+                    let acc = &mut sums[i * vectors as usize + j];
+                    *acc = f.assign(
+                        "s",
+                        format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+                    );
+                }
+            }
+        }
+        let results = reduction.close(f, &sums);
+        for i in 0..channels.len() {
+            for (j, (x, mask)) in columns.iter().zip(&masks.stores).enumerate() {
+                let value = &results[i * vectors as usize + j];
+                let indices = indices(f, &self.out.relative(&emitter.output_at(i, x)));
+                f.line(format!(
+                    "vector.maskedstore {}[{indices}], {mask}, {value} : {}, vector<{LANES}xi1>, {vector}",
+                    self.out.name,
+                    memref_type(&self.out.shape)
+                ));
+            }
+        }
+        f.close_n(2);
+    }
 }
 
 /// The tile kernel of a 1x1 convolution whose step computes one pixel
 /// (the dp schedule's tiles at the end of a network): each output channel
 /// is a dot product over the input channels, contiguous in both the input
-/// window and the filter, so it runs [`LANES`] channels at a time and is
-/// summed across lanes at the end. `false` when it does not apply.
+/// window and the filter, so it runs [`LANES`] channels at a time. Blocks
+/// of [`LANES`] output channels keep one accumulator each and sum them
+/// across lanes together at the end ([`lane_sums`]), so the partial sums
+/// are read and written as one vector; the channels left over are summed
+/// one at a time. `false` when it does not apply.
 pub fn conv2d_pixel(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -424,10 +517,10 @@ pub fn conv2d_pixel(
     {
         return false;
     }
-    let Some([(n0, n1), (k0, k1), (h0, h1), (w0, w1)]) = frame_symbols(f, frame) else {
+    let Some([(n0, n1), (k0, k1), rows, columns]) = frame_symbols(f, frame) else {
         return false;
     };
-    let (lo, hi) = match &frame.reduce {
+    let reduce = match &frame.reduce {
         Some((lower, upper)) => (symbol(f, lower), symbol(f, upper)),
         None => (f.index(0), f.index(shape.input[1] / shape.groups)),
     };
@@ -448,74 +541,289 @@ pub fn conv2d_pixel(
             origin: view.origin.iter().take(2).cloned().collect(),
         }
     };
-    let (flat_input, flat_filter) = (flat(f, input), flat(f, filter));
-    let vector = format!("vector<{LANES}xf32>");
-    let ni = f.open_for(n0, n1);
-    let ki = f.open_for(k0, k1);
-    let yi = f.open_for(h0, h1);
-    let xi = f.open_for(w0, w1);
-    let at = [ni.clone(), ki.clone(), yi.clone(), xi.clone()];
-    let init = match (part, bias) {
-        (ConvPart::Accumulate, _) => out.load(f, &at),
-        (_, Some(bias)) => bias.load(f, std::slice::from_ref(&ki)),
-        (_, None) => f.f32(0.0),
+    let dot = PixelDot {
+        shape,
+        input: flat(f, input),
+        filter: flat(f, filter),
+        out,
+        flat_out: flat(f, out),
+        bias,
+        part,
+        rows,
+        columns,
+        reduce,
     };
-    let cg = shape.input[1] / shape.groups;
-    let kg = shape.output[1] / shape.groups;
-    let channel = |ci: &str| format!("({ki} floordiv {kg}) * {cg} + {ci}");
-    let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
-    let partial = f.fresh("r");
-    let ci = f.fresh("i");
-    let acc = f.fresh("a");
-    f.open(format!(
-        "{partial} = affine.for {ci} = {lo} to affine_map<()[s0] -> (s0 - {})>()[{hi}] step {LANES} iter_args({acc} = {zero}) -> ({vector}) {{",
-        LANES - 1
-    ));
-    let values = f.assign(
-        "x",
+    let ni = f.open_for(n0, n1);
+    let blocked = shape.groups == 1 && filter.shape[0] >= LANES;
+    let rest = if blocked {
+        let blocks = f.open_for(
+            "0",
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) floordiv {LANES})>()[{k0}, {k1}]"),
+        );
+        let k = f.assign(
+            "k",
+            format!("affine.apply affine_map<(d0)[s0] -> (d0 * {LANES} + s0)>({blocks})[{k0}]"),
+        );
+        dot.block(f, &ni, &k);
+        f.close();
         format!(
-            "affine.vector_load {}[{}] : {}, {vector}",
-            flat_input.name,
-            flat_input.at(&[ni.clone(), channel(&ci)]),
-            memref_type(&flat_input.shape)
-        ),
-    );
-    let weights = f.assign(
-        "x",
-        format!(
-            "affine.vector_load {}[{}] : {}, {vector}",
-            flat_filter.name,
-            flat_filter.at(&[ki.clone(), ci.clone()]),
-            memref_type(&flat_filter.shape)
-        ),
-    );
-    let sum = f.assign(
-        "s",
-        format!("vector.fma {values}, {weights}, {acc} : {vector}"),
-    );
-    f.line(format!("affine.yield {sum} : {vector}"));
-    f.close();
-    let lanes = f.assign(
-        "s",
-        format!("vector.reduction <add>, {partial} : {vector} into f32"),
-    );
-    let head = f.assign("s", format!("arith.addf {init}, {lanes} : f32"));
-    // The channels past the last full vector, one at a time.
-    let total = f.fresh("r");
-    let tail = f.fresh("i");
-    let scalar = f.fresh("a");
-    f.open(format!(
-        "{total} = affine.for {tail} = affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{lo}, {hi}] to {hi} iter_args({scalar} = {head}) -> (f32) {{"
-    ));
-    let value = flat_input.load(f, &[ni.clone(), channel(&tail)]);
-    let weight = flat_filter.load(f, &[ki.clone(), tail.clone()]);
-    let product = super::kernels::binary(f, "mulf", &value, &weight);
-    let next = super::kernels::binary(f, "addf", &scalar, &product);
-    f.line(format!("affine.yield {next} : f32"));
-    f.close();
-    out.store(f, &total, &at);
-    f.close_n(4);
+            "affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{k0}, {k1}]"
+        )
+    } else {
+        k0
+    };
+    let ki = f.open_for(rest, k1);
+    dot.single(f, &ni, &ki);
+    f.close_n(2);
     true
+}
+
+/// What [`conv2d_pixel`] computes, on views with the pixel's 1x1 merged.
+struct PixelDot<'a> {
+    shape: &'a ConvShape,
+    input: View,
+    filter: View,
+    out: &'a View,
+    flat_out: View,
+    bias: Option<&'a View>,
+    part: ConvPart,
+    rows: (String, String),
+    columns: (String, String),
+    reduce: (String, String),
+}
+
+impl PixelDot<'_> {
+    /// The input channel `ci` of output channel `k`'s group.
+    fn channel(&self, k: &str, ci: &str) -> String {
+        let cg = self.shape.input[1] / self.shape.groups;
+        let kg = self.shape.output[1] / self.shape.groups;
+        format!("({k} floordiv {kg}) * {cg} + {ci}")
+    }
+
+    /// The reduction's full vectors: `affine.for` from its start to the
+    /// last full vector, step [`LANES`].
+    fn vector_loop_bounds(&self) -> (String, String) {
+        let (lo, hi) = &self.reduce;
+        (
+            lo.clone(),
+            format!("affine_map<()[s0] -> (s0 - {})>()[{hi}]", LANES - 1),
+        )
+    }
+
+    /// The first input channel past the last full vector.
+    fn tail_start(&self) -> String {
+        let (lo, hi) = &self.reduce;
+        format!(
+            "affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{lo}, {hi}]"
+        )
+    }
+
+    /// Output channels `k .. k + LANES` (groups = 1) at every pixel of the
+    /// frame.
+    fn block(&self, f: &mut FunctionText, ni: &str, k: &str) {
+        let vector = format!("vector<{LANES}xf32>");
+        // The frame's one pixel: the merged views need no spatial index.
+        f.open_for(&self.rows.0, &self.rows.1);
+        f.open_for(&self.columns.0, &self.columns.1);
+        let at = [ni.to_string(), k.to_string()];
+        let init = match (self.part, self.bias) {
+            (ConvPart::Accumulate, _) => view_vector_load(f, &self.flat_out, &at),
+            (_, Some(bias)) => view_vector_load(f, bias, &at[1..]),
+            (_, None) => f.constant_literal(&format!("dense<0.0> : {vector}"), "z"),
+        };
+        let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
+        let (lo, hi) = self.vector_loop_bounds();
+        let accs = vec![zero; LANES as usize];
+        let types = vec![vector.as_str(); accs.len()].join(", ");
+        let results = f.fresh("r");
+        let ci = f.fresh("i");
+        let names: Vec<String> = (0..accs.len()).map(|_| f.fresh("a")).collect();
+        let carried: Vec<String> = names
+            .iter()
+            .zip(&accs)
+            .map(|(name, init)| format!("{name} = {init}"))
+            .collect();
+        f.open(format!(
+            "{results}:{} = affine.for {ci} = {lo} to {hi} step {LANES} iter_args({}) -> ({types}) {{",
+            accs.len(),
+            carried.join(", ")
+        ));
+        let values = view_vector_load(f, &self.input, &[ni.to_string(), ci.clone()]);
+        let sums: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, acc)| {
+                let channel = f.assign(
+                    "k",
+                    format!("affine.apply affine_map<(d0) -> (d0 + {i})>({k})"),
+                );
+                let weights = view_vector_load(f, &self.filter, &[channel, ci.clone()]);
+                f.assign(
+                    "s",
+                    format!("vector.fma {values}, {weights}, {acc} : {vector}"),
+                )
+            })
+            .collect();
+        f.line(format!("affine.yield {} : {types}", sums.join(", ")));
+        f.close();
+        let partials: Vec<String> = (0..LANES).map(|i| format!("{results}#{i}")).collect();
+        let lanes = lane_sums(f, &partials);
+        let head = f.assign("s", format!("arith.addf {init}, {lanes} : {vector}"));
+        // The input channels past the last full vector: each a broadcast
+        // input times the block's weights, gathered.
+        let total = f.fresh("r");
+        let tail = f.fresh("i");
+        let acc = f.fresh("a");
+        f.open(format!(
+            "{total} = affine.for {tail} = {} to {} iter_args({acc} = {head}) -> ({vector}) {{",
+            self.tail_start(),
+            self.reduce.1
+        ));
+        let value = self.input.load(f, &[ni.to_string(), tail.clone()]);
+        let splat = f.assign("x", format!("vector.broadcast {value} : f32 to {vector}"));
+        let weights: Vec<String> = (0..LANES)
+            .map(|i| {
+                let channel = f.assign(
+                    "k",
+                    format!("affine.apply affine_map<(d0) -> (d0 + {i})>({k})"),
+                );
+                self.filter.load(f, &[channel, tail.clone()])
+            })
+            .collect();
+        let gathered = f.assign(
+            "x",
+            format!("vector.from_elements {} : {vector}", weights.join(", ")),
+        );
+        let next = f.assign(
+            "s",
+            format!("vector.fma {splat}, {gathered}, {acc} : {vector}"),
+        );
+        f.line(format!("affine.yield {next} : {vector}"));
+        f.close();
+        f.line(format!(
+            "affine.vector_store {total}, {}[{}] : {}, {vector}",
+            self.flat_out.name,
+            self.flat_out.at(&at),
+            memref_type(&self.flat_out.shape)
+        ));
+        f.close_n(2);
+    }
+
+    /// Output channel `ki` at every pixel of the frame.
+    fn single(&self, f: &mut FunctionText, ni: &str, ki: &str) {
+        let vector = format!("vector<{LANES}xf32>");
+        let yi = f.open_for(&self.rows.0, &self.rows.1);
+        let xi = f.open_for(&self.columns.0, &self.columns.1);
+        let at = [ni.to_string(), ki.to_string(), yi, xi];
+        let init = match (self.part, self.bias) {
+            (ConvPart::Accumulate, _) => self.out.load(f, &at),
+            (_, Some(bias)) => bias.load(f, &[ki.to_string()]),
+            (_, None) => f.f32(0.0),
+        };
+        let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
+        let (lo, hi) = self.vector_loop_bounds();
+        let partial = f.fresh("r");
+        let ci = f.fresh("i");
+        let acc = f.fresh("a");
+        f.open(format!(
+            "{partial} = affine.for {ci} = {lo} to {hi} step {LANES} iter_args({acc} = {zero}) -> ({vector}) {{"
+        ));
+        let values = view_vector_load(f, &self.input, &[ni.to_string(), self.channel(ki, &ci)]);
+        let weights = view_vector_load(f, &self.filter, &[ki.to_string(), ci.clone()]);
+        let sum = f.assign(
+            "s",
+            format!("vector.fma {values}, {weights}, {acc} : {vector}"),
+        );
+        f.line(format!("affine.yield {sum} : {vector}"));
+        f.close();
+        let lanes = f.assign(
+            "s",
+            format!("vector.reduction <add>, {partial} : {vector} into f32"),
+        );
+        let head = f.assign("s", format!("arith.addf {init}, {lanes} : f32"));
+        // The channels past the last full vector, one at a time.
+        let total = f.fresh("r");
+        let tail = f.fresh("i");
+        let scalar = f.fresh("a");
+        f.open(format!(
+            "{total} = affine.for {tail} = {} to {} iter_args({scalar} = {head}) -> (f32) {{",
+            self.tail_start(),
+            self.reduce.1
+        ));
+        let value = self
+            .input
+            .load(f, &[ni.to_string(), self.channel(ki, &tail)]);
+        let weight = self.filter.load(f, &[ki.to_string(), tail.clone()]);
+        let product = super::kernels::binary(f, "mulf", &value, &weight);
+        let next = super::kernels::binary(f, "addf", &scalar, &product);
+        f.line(format!("affine.yield {next} : f32"));
+        f.close();
+        self.out.store(f, &total, &at);
+        f.close_n(2);
+    }
+}
+
+/// The lane sums of [`LANES`] vectors, as one vector (lane `i` the sum of
+/// vector `i`'s lanes): three rounds of pairing, each adding the even and
+/// odd groups of two interleaved vectors, halve the vectors and double the
+/// lanes each sum covers.
+fn lane_sums(f: &mut FunctionText, vectors: &[String]) -> String {
+    let ty = format!("vector<{LANES}xf32>");
+    let mut level = vectors.to_vec();
+    let mut group = 1;
+    while level.len() > 1 {
+        // Pairing `a` and `b` with groups of `group` lanes: lane blocks of
+        // `a` and `b` alternate, so each output lane pair sums one input.
+        let (even, odd): (Vec<i64>, Vec<i64>) = (0..LANES)
+            .map(|lane| {
+                let block = lane / group;
+                let within = lane % group;
+                // Output block `block` takes input block `2 * (block / 2)`
+                // of a (block even) or b (block odd), and its neighbour.
+                let source = if block % 2 == 0 { 0 } else { LANES };
+                let base = (block / 2) * 2 * group + within;
+                (source + base, source + base + group)
+            })
+            .unzip();
+        let render = |lanes: &[i64]| {
+            lanes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        level = level
+            .chunks(2)
+            .map(|pair| {
+                let (a, b) = (&pair[0], &pair[1]);
+                let low = f.assign(
+                    "t",
+                    format!("vector.shuffle {a}, {b} [{}] : {ty}, {ty}", render(&even)),
+                );
+                let high = f.assign(
+                    "t",
+                    format!("vector.shuffle {a}, {b} [{}] : {ty}, {ty}", render(&odd)),
+                );
+                f.assign("t", format!("arith.addf {low}, {high} : {ty}"))
+            })
+            .collect();
+        group *= 2;
+    }
+    level.remove(0)
+}
+
+/// `affine.vector_load` of [`LANES`] elements of `view` at `at` (tensor
+/// coordinates).
+fn view_vector_load(f: &mut FunctionText, view: &View, at: &[String]) -> String {
+    f.assign(
+        "x",
+        format!(
+            "affine.vector_load {}[{}] : {}, vector<{LANES}xf32>",
+            view.name,
+            view.at(at),
+            memref_type(&view.shape)
+        ),
+    )
 }
 
 /// A frame bound as an affine symbol: its SSA name, or an `index`

@@ -68,11 +68,11 @@ enum Base {
 #[derive(Clone, Debug)]
 enum Arg {
     Cell(Cell),
-    /// The output channel of the weight-slice loop.
+    /// The first output channel of the weight-slice loop's group.
     Channel,
     /// `max(channel, cell)`.
     ChannelFrom(Cell),
-    /// `min(channel + 1, cell)`.
+    /// `min(channel + group, cell)`.
     ChannelTo(Cell),
     /// The first channel of the chunk loop's chunk.
     ChunkStart,
@@ -111,10 +111,12 @@ struct Call {
 enum Action {
     Dma(Dma),
     Call(Call),
-    /// For every output channel: load each weight's slice, then call.
+    /// For every group of output channels: load each weight's slices,
+    /// then call.
     Sliced {
-        channels: i64,
-        /// `(weight buffer offset, parameter offset, slice bytes)`.
+        channels: ChannelGroups,
+        /// `(weight buffer offset, parameter offset, bytes of one output
+        /// channel's slice)`.
         slices: Vec<(u64, u64, u64)>,
         call: Call,
     },
@@ -136,11 +138,18 @@ struct ChunkLoop {
     call: Call,
 }
 
-/// Weights streamed per output channel inside a chunk loop.
+/// Output channels, loaded and computed `group` at a time (the last group
+/// may be short).
+#[derive(Clone, Copy, Debug)]
+struct ChannelGroups {
+    channels: i64,
+    group: i64,
+}
+
+/// Weights streamed by output channels inside a chunk loop.
 #[derive(Clone, Debug)]
 struct Slices {
-    /// Output channels.
-    channels: i64,
+    channels: ChannelGroups,
     weights: Vec<WeightSlice>,
 }
 
@@ -151,9 +160,10 @@ struct WeightSlice {
     param_offset: u64,
     /// Bytes of one output channel's slice.
     bytes: u64,
-    /// A filter loaded chunk by chunk: its input channels and the bytes per
-    /// input channel. `None`: loaded whole with the first chunk.
-    chunked: Option<(i64, i64)>,
+    /// A filter loaded chunk by chunk: its input channels, the bytes per
+    /// input channel, and the input channels its buffer holds per output
+    /// channel. `None`: loaded whole with the first chunk.
+    chunked: Option<(i64, i64, i64)>,
 }
 
 /// The region's actions: before the steps, at every step, after the last.
@@ -375,6 +385,10 @@ fn build(
         };
         let sliced =
             plan.weights == WeightMode::Streamed && layer.weights.first().is_some_and(|w| w.sliced);
+        let groups = ChannelGroups {
+            channels: layer.out_channels,
+            group: layer.slice_channels,
+        };
         let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
@@ -545,17 +559,17 @@ fn build(
             let per_channel = |w: &StagedWeight| {
                 let shape = &program.values[w.value].shape;
                 let plane: i64 = shape[2..].iter().product();
-                (shape[1], plane * 4)
+                (shape[1], plane * 4, w.buffer.shape[1])
             };
             let slices = sliced.then(|| Slices {
-                channels: layer.out_channels,
+                channels: groups,
                 weights: layer
                     .weights
                     .iter()
                     .map(|w| WeightSlice {
                         arena_offset: w.buffer.offset,
                         param_offset: buffers.plan.offsets[w.value],
-                        bytes: w.buffer.bytes(),
+                        bytes: slice_bytes(w),
                         chunked: w.chunked.then(|| per_channel(w)),
                     })
                     .collect(),
@@ -586,12 +600,12 @@ fn build(
                     (
                         w.buffer.offset,
                         buffers.plan.offsets[w.value],
-                        w.buffer.bytes(),
+                        slice_bytes(w),
                     )
                 })
                 .collect();
             actions.steps.push(Action::Sliced {
-                channels: layer.out_channels,
+                channels: groups,
                 slices,
                 call,
             });
@@ -663,6 +677,11 @@ fn layer_use_extent(plan: &deepfuse_passes::tile_plan::TilePlan, p: usize, u: us
         .map(|s| s.layers[p].reads[u].c.len())
         .max()
         .unwrap_or(0)
+}
+
+/// Bytes of one output channel's slice of a sliced weight's buffer.
+fn slice_bytes(weight: &StagedWeight) -> u64 {
+    weight.buffer.bytes() / weight.buffer.shape[0].max(1) as u64
 }
 
 /// A DMA of one whole weight into its arena buffer.
@@ -1025,9 +1044,16 @@ impl Writer<'_, '_> {
         value
     }
 
-    /// A weight DMA of `bytes` (an `i64` value) from parameter byte
-    /// `src_offset` (an `i64` value) to arena byte `arena_offset`.
-    fn weight_dma(&mut self, arena_offset: u64, src_offset: &str, bytes: &str) {
+    /// A weight DMA of `rows` rows of `row` bytes from parameter byte
+    /// `src_offset` to arena byte `arena_offset`, rows `strides` (arena,
+    /// parameters) bytes apart; all but the arena offset are `i64` values.
+    fn weight_dma(
+        &mut self,
+        arena_offset: u64,
+        src_offset: &str,
+        (rows, row): (&str, &str),
+        strides: (&str, &str),
+    ) {
         let params = self.base(Base::Params);
         let src = self.arith("addi", &params, src_offset, "i64");
         let arena = self.base(Base::Arena);
@@ -1036,25 +1062,54 @@ impl Writer<'_, '_> {
         let one = self.f.i64(1);
         let zero = self.f.i64(0);
         let rest = [
-            one.clone(),
             one,
-            bytes.to_string(),
+            rows.to_string(),
+            row.to_string(),
             zero.clone(),
-            zero.clone(),
-            zero.clone(),
+            strides.0.to_string(),
             zero,
+            strides.1.to_string(),
         ];
         self.call_dma(DmaKind::Weight, &dst, &src, &rest);
     }
 
-    /// The DMA of output channel `k`'s slice of a weight.
-    fn slice_dma(&mut self, k: &str, (arena_offset, param_offset, bytes): (u64, u64, u64)) {
+    /// The DMA of the slices of output channels `[k, k + count)` of a
+    /// weight (contiguous, as the channels lead); `count` is an `i64`
+    /// value.
+    fn slice_dma(
+        &mut self,
+        k: &str,
+        count: &str,
+        (arena_offset, param_offset, bytes): (u64, u64, u64),
+    ) {
         let k64 = self.cast_to_i64(k);
         let size = self.f.i64(bytes as i64);
         let slice = self.arith("muli", &k64, &size, "i64");
         let start = self.f.i64(param_offset as i64);
         let offset = self.arith("addi", &start, &slice, "i64");
-        self.weight_dma(arena_offset, &offset, &size);
+        let total = self.arith("muli", count, &size, "i64");
+        let one = self.f.i64(1);
+        let zero = self.f.i64(0);
+        self.weight_dma(arena_offset, &offset, (&one, &total), (&zero, &zero));
+    }
+
+    /// Opens the loop over `groups`: its induction variable (the group's
+    /// first channel) and the group's channel count as an `i64` value.
+    fn open_groups(&mut self, groups: ChannelGroups) -> (String, String) {
+        let ChannelGroups { channels, group } = groups;
+        let k = self.f.fresh("i");
+        self.f
+            .open(format!("affine.for {k} = 0 to {channels} step {group} {{"));
+        let count = if channels % group == 0 {
+            self.f.i64(group)
+        } else {
+            let count = self.f.fresh("x");
+            self.f.line(format!(
+                "{count} = affine.min affine_map<(d0) -> ({group}, {channels} - d0)>({k})"
+            ));
+            self.cast_to_i64(&count)
+        };
+        (k, count)
     }
 
     fn call(&mut self, call: &Call, s: &str, loops: &Loops) -> Result<(), String> {
@@ -1068,17 +1123,17 @@ impl Writer<'_, '_> {
         for arg in &call.indices {
             let value = match arg {
                 Arg::Cell(cell) => self.index(cell, s),
-                Arg::Channel => loops.k.clone().ok_or_else(outside)?,
+                Arg::Channel => loops.k.clone().ok_or_else(outside)?.0,
                 Arg::ChannelFrom(cell) => {
-                    let k = loops.k.clone().ok_or_else(outside)?;
+                    let (k, _) = loops.k.clone().ok_or_else(outside)?;
                     let bound = self.index(cell, s);
                     self.arith("maxsi", &k, &bound, "index")
                 }
                 Arg::ChannelTo(cell) => {
-                    let k = loops.k.clone().ok_or_else(outside)?;
+                    let (k, group) = loops.k.clone().ok_or_else(outside)?;
                     let bound = self.index(cell, s);
-                    let one = self.f.index(1);
-                    let next = self.arith("addi", &k, &one, "index");
+                    let group = self.f.index(group);
+                    let next = self.arith("addi", &k, &group, "index");
                     self.arith("minsi", &next, &bound, "index")
                 }
                 Arg::ChunkStart => loops.chunk.clone().ok_or_else(outside)?.0,
@@ -1121,12 +1176,12 @@ impl Writer<'_, '_> {
                 slices,
                 call,
             } => {
-                let k = self.f.open_for("0", channels.to_string());
+                let (k, count) = self.open_groups(*channels);
                 for &slice in slices {
-                    self.slice_dma(&k, slice);
+                    self.slice_dma(&k, &count, slice);
                 }
                 let loops = Loops {
-                    k: Some(k),
+                    k: Some((k, channels.group)),
                     chunk: None,
                 };
                 self.call(call, s, &loops)?;
@@ -1181,14 +1236,15 @@ impl Writer<'_, '_> {
                 };
                 match slices {
                     Some(slices) => {
-                        let k = self.f.open_for("0", slices.channels.to_string());
-                        loops.k = Some(k.clone());
+                        let (k, group_count) = self.open_groups(slices.channels);
+                        loops.k = Some((k.clone(), slices.channels.group));
                         // Whole slices (a bias) with the first chunk, the
                         // bias stored before the first products.
                         self.open_if_first(&j);
                         for weight in slices.weights.iter().filter(|w| w.chunked.is_none()) {
                             self.slice_dma(
                                 &k,
+                                &group_count,
                                 (weight.arena_offset, weight.param_offset, weight.bytes),
                             );
                         }
@@ -1196,23 +1252,31 @@ impl Writer<'_, '_> {
                             self.call(init, s, &loops)?;
                         }
                         self.f.close();
-                        // The filter's slice for this output channel and
-                        // chunk: contiguous input channels.
+                        // The filter's slices for these output channels and
+                        // this chunk: per output channel, contiguous input
+                        // channels.
                         for weight in &slices.weights {
-                            let Some((channels, per_channel)) = weight.chunked else {
+                            let Some((channels, per_channel, held)) = weight.chunked else {
                                 continue;
                             };
-                            let channels = self.f.index(channels);
-                            let first = self.arith("muli", &k, &channels, "index");
+                            let channels_index = self.f.index(channels);
+                            let first = self.arith("muli", &k, &channels_index, "index");
                             let first = self.arith("addi", &first, &start, "index");
                             let first = self.cast_to_i64(&first);
-                            let per_channel = self.f.i64(per_channel);
-                            let offset = self.arith("muli", &first, &per_channel, "i64");
+                            let per_channel_bytes = self.f.i64(per_channel);
+                            let offset = self.arith("muli", &first, &per_channel_bytes, "i64");
                             let param = self.f.i64(weight.param_offset as i64);
                             let offset = self.arith("addi", &param, &offset, "i64");
                             let count64 = self.cast_to_i64(&count);
-                            let bytes = self.arith("muli", &count64, &per_channel, "i64");
-                            self.weight_dma(weight.arena_offset, &offset, &bytes);
+                            let bytes = self.arith("muli", &count64, &per_channel_bytes, "i64");
+                            let dst_stride = self.f.i64(held * per_channel);
+                            let src_stride = self.f.i64(channels * per_channel);
+                            self.weight_dma(
+                                weight.arena_offset,
+                                &offset,
+                                (&group_count, &bytes),
+                                (&dst_stride, &src_stride),
+                            );
                         }
                         self.call(call, s, &loops)?;
                         self.f.close();
@@ -1236,8 +1300,9 @@ impl Writer<'_, '_> {
 /// The induction variables of the loops around a call.
 #[derive(Clone, Debug, Default)]
 struct Loops {
-    /// The output channel of a weight-slice loop.
-    k: Option<String>,
+    /// The first output channel of a weight-slice loop's group, and the
+    /// group's size.
+    k: Option<(String, i64)>,
     /// The `[start, end)` channels of a chunk loop's chunk.
     chunk: Option<(String, String)>,
 }
