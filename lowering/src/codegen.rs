@@ -62,7 +62,9 @@ use inkwell::{
             LLVMInitializeMCJITCompilerOptions, LLVMLinkInMCJIT, LLVMMCJITCompilerOptions,
         },
         prelude::{LLVMContextRef, LLVMModuleRef, LLVMValueRef},
-        support::{LLVMLoadLibraryPermanently, LLVMSearchForAddressOfSymbol},
+        support::{
+            LLVMLoadLibraryPermanently, LLVMParseCommandLineOptions, LLVMSearchForAddressOfSymbol,
+        },
         target_machine::LLVMCodeModel,
     },
     module::Module as IrModule,
@@ -309,12 +311,34 @@ impl fmt::Debug for LlvmModule {
     }
 }
 
+/// LLVM options set once per process, before the first code generation.
+///
+/// `-disable-lsr`: loop strength reduction took 57% of code generation on
+/// ResNet-50's kernels (their loops carry many affine address expressions)
+/// and bought no speed that the benchmarks could measure; see
+/// docs/lowering.md.
+const LLVM_OPTIONS: [&CStr; 2] = [c"deepfuse", c"-disable-lsr"];
+
 /// Initialises LLVM's native target (code generator, assembly printer and
-/// parser) once per process.
+/// parser) and sets [`LLVM_OPTIONS`], once per process.
 fn initialize_native_target() -> Result<(), String> {
     static INITIALIZED: OnceLock<Result<(), String>> = OnceLock::new();
     INITIALIZED
-        .get_or_init(|| Target::initialize_native(&InitializationConfig::default()))
+        .get_or_init(|| {
+            Target::initialize_native(&InitializationConfig::default())?;
+            let arguments: Vec<*const std::ffi::c_char> =
+                LLVM_OPTIONS.iter().map(|option| option.as_ptr()).collect();
+            // SAFETY: the arguments are C strings that outlive the call; LLVM
+            // copies what it keeps.
+            unsafe {
+                LLVMParseCommandLineOptions(
+                    arguments.len() as i32,
+                    arguments.as_ptr(),
+                    c"".as_ptr(),
+                )
+            };
+            Ok(())
+        })
         .clone()
 }
 

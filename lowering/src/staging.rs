@@ -395,7 +395,8 @@ impl Links<'_, '_, '_, '_> {
         // A single streamed input of a layer that can compute chunk by chunk
         // is loaded in chunks: a convolution without groups accumulates over
         // input channels, and channelwise layers without weights compute
-        // each chunk's channels.
+        // each chunk's channels (a binary op from the chunk and its other
+        // operand's window, as a residual add reads the block's input).
         let streamed: Vec<usize> = graph_node
             .inputs
             .iter()
@@ -410,10 +411,12 @@ impl Links<'_, '_, '_, '_> {
             OpKind::Conv2d { groups, .. } => *groups == 1,
             OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
             OpKind::Elementwise { .. } => weight_shapes.is_empty(),
+            OpKind::Binary { .. } => true,
             _ => false,
         };
-        let chunked =
-            (streamed.len() == 1 && graph_node.inputs.len() == 1 && chunkable).then(|| streamed[0]);
+        let single_input =
+            graph_node.inputs.len() == 1 || matches!(graph_node.kind, OpKind::Binary { .. });
+        let chunked = (streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
         let is_conv = matches!(graph_node.kind, OpKind::Conv2d { .. });
         for (slot, &value) in op_step.operands.iter().enumerate() {
             if let Some(k) = graph_node.inputs.iter().position(|o| o.slot == slot) {
@@ -548,7 +551,7 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
                 || shares[t].is_some_and(|root| {
                     tensor_items[root].as_ref().is_some_and(|item| item.2 == p)
                 });
-            tensor.producer.is_some()
+            !tensor.streamed
                 && !tensor.is_output
                 && !tensor.accumulator
                 && dies_here
