@@ -46,6 +46,10 @@ pub fn trials() -> Vec<Trial> {
             blocked_convolutions_cover_every_row_width,
         ),
         check(
+            "convolutions_run_a_cache_tile_at_a_time",
+            convolutions_run_a_cache_tile_at_a_time,
+        ),
+        check(
             "weight_slices_load_in_groups_of_output_channels",
             weight_slices_load_in_groups_of_output_channels,
         ),
@@ -254,6 +258,52 @@ fn staged_regions_move_the_predicted_bytes() -> Result<(), Failed> {
         staged.iter().all(|&n| n > 0) && staged.iter().sum::<usize>() >= 40,
         "too few regions staged: {staged:?}"
     );
+    Ok(())
+}
+
+/// Op-by-op convolutions over input rows wider than the cache tile
+/// (`conv.rs`'s `CACHE_TILE_BYTES`; 192 channels x 70 columns is 53 KiB a
+/// row): 3x3 layers one output row per tile, a strided 1x1 two rows per
+/// tile (the last tile short), and a 1x1's merged row in stretches of 16
+/// blocks (the last short, then the edge blocks); blocks of 8, 4 and 1
+/// output channels.
+fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
+    let (c, h, w) = (192, 9, 70);
+    let input = format!("tensor<1x{c}x{h}x{w}xf32>");
+    // (name, output channels, kernel, stride, pad, output rows and columns)
+    let layers = [
+        ("k3", 16, 3, 1, 1, (9, 70)),
+        ("k3s2", 12, 3, 2, 1, (5, 35)),
+        ("k1", 16, 1, 1, 0, (9, 70)),
+        ("k1s2", 6, 1, 2, 0, (5, 35)),
+    ];
+    let mut body = String::new();
+    let mut results = Vec::new();
+    for (name, k, kernel, stride, pad, (oh, ow)) in layers {
+        let filter = format!("tensor<{k}x{c}x{kernel}x{kernel}xf32>");
+        let output = format!("tensor<1x{k}x{oh}x{ow}xf32>");
+        body.push_str(&format!(
+            "  %{name}_w = df.param \"{name}.w\" : {filter}\n  \
+             %{name}_b = df.param \"{name}.b\" : tensor<{k}xf32>\n  \
+             %{name} = df.conv2d %x, %{name}_w, %{name}_b strides [{stride}, {stride}] \
+             pads [{pad}, {pad}, {pad}, {pad}] dilations [1, 1]\n      \
+             : ({input}, {filter}, tensor<{k}xf32>) -> {output}\n"
+        ));
+        results.push((format!("%{name}"), output));
+    }
+    let (names, types): (Vec<String>, Vec<String>) = results.into_iter().unzip();
+    let text = format!(
+        "func.func @net(%x: {input}) -> ({}) {{\n{body}  return {} : {}\n}}\n",
+        types.join(", "),
+        names.join(", "),
+        types.join(", ")
+    );
+    let options = CompileOptions {
+        staging: false,
+        ..CompileOptions::default()
+    };
+    let inputs = vec![random_input(&[1, c, h, w], 7, 0)];
+    compare(&text, options, &weights::RandomParams { seed: 7 }, inputs)?;
     Ok(())
 }
 

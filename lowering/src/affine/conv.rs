@@ -86,11 +86,17 @@ impl ConvShape {
         }
     }
 
-    /// Output channels per register block: 4 when a block stays in one
-    /// group, else 1.
+    /// Output channels per block: 8 or 4 when a block stays in one group,
+    /// else 1. A block of 8 runs one-vector column blocks with 8
+    /// accumulators and two-vector ones in halves of 4
+    /// ([`Emitter::blocks`]), so the multiply-adds always have 8
+    /// independent chains where the channels allow.
     fn channel_block(&self) -> i64 {
         let per_group = self.output[1] / self.groups;
-        if per_group % 4 == 0 { 4 } else { 1 }
+        [8, 4]
+            .into_iter()
+            .find(|kb| per_group % kb == 0)
+            .unwrap_or(1)
     }
 }
 
@@ -214,9 +220,21 @@ pub fn column_plan(row: &Row) -> Option<Vec<Columns>> {
     loops_inside.then_some(plan)
 }
 
+/// Bytes of input a cache tile of [`conv2d`] reads, which every block of
+/// output channels then reads again from cache: under half of this core's
+/// 512 KiB L2, the rest left to the filter block and the outputs.
+const CACHE_TILE_BYTES: i64 = 192 << 10;
+
 /// Emits the whole convolution of `input` and `filter` (and `bias`) into
 /// `out`, all whole tensors, if the kernel covers it (`false`: nothing was
 /// written).
+///
+/// The output is computed a cache tile at a time (rows, or a stretch of
+/// the merged row of a 1x1), every block of output channels in turn over
+/// the tile, so the tile's input is read from memory once and from cache
+/// by the other blocks. Over a whole map, the input would stream from
+/// memory again for every block (VGG-16's 224x224 layers, ResNet-50's
+/// 56x56 ones).
 pub fn conv2d(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -231,7 +249,8 @@ pub fn conv2d(
     let Some(plan) = column_plan(&shape.row()) else {
         return false;
     };
-    let (input, out, rows) = if shape.flattened() {
+    let flat = shape.flattened();
+    let (input, out, rows) = if flat {
         let [n, c, h, w] = shape.input;
         let [_, k, _, _] = shape.output;
         (
@@ -242,56 +261,128 @@ pub fn conv2d(
     } else {
         (input.clone(), out.clone(), shape.output[2])
     };
-    let kb = shape.channel_block();
-    let [n, k, _, _] = shape.output;
-    let ni = f.open_for("0", n.to_string());
-    let ki = f.open_for("0", (k / kb).to_string());
-    let channels: Vec<String> = (0..kb)
-        .map(|i| {
-            f.assign(
-                "k",
-                format!("affine.apply affine_map<(d0) -> (d0 * {kb} + {i})>({ki})"),
-            )
-        })
-        .collect();
-    let biases: Vec<String> = channels
-        .iter()
-        .map(|channel| match bias {
-            Some(bias) => bias.load(f, std::slice::from_ref(channel)),
-            None => f.f32(0.0),
-        })
-        .collect();
-    let yi = f.open_for("0", rows.to_string());
-    let emitter = Emitter {
+    let blocks = ChannelBlocks {
         shape,
-        flat: shape.flattened(),
+        flat,
         input: &input,
         filter,
+        bias,
         out: &out,
-        n: &ni,
-        y: &yi,
-        channels: &channels,
-        biases: &biases,
     };
-    for columns in &plan {
-        match columns {
-            Columns::Loop {
+    let ni = f.open_for("0", shape.input[0].to_string());
+    let channels_in = shape.input[1] / shape.groups;
+    let whole = ("0".to_string(), rows.to_string());
+    if flat {
+        // A stretch of the merged row's middle blocks at a time; the edge
+        // blocks after, on their own.
+        let block_bytes = 2 * LANES * channels_in * 4;
+        let stretch = (CACHE_TILE_BYTES / block_bytes).max(1);
+        match plan.iter().find(|c| matches!(c, Columns::Loop { .. })) {
+            Some(&Columns::Loop {
                 start,
                 count,
                 vectors,
-            } => {
-                let x = f.open_for("0", count.to_string());
-                let x0 = format!("{x} * {} + {start}", vectors * LANES);
-                emitter.block(f, &x0, *vectors, None, None);
+            }) if count > stretch => {
+                let stretches = (count + stretch - 1) / stretch;
+                let st = f.open_for("0", stretches.to_string());
+                blocks.emit(f, &ni, &whole, |f, emitter| {
+                    let x = f.open_for(
+                        format!("affine_map<(d0) -> (d0 * {stretch})>({st})"),
+                        format!(
+                            "min affine_map<(d0) -> (d0 * {stretch} + {stretch}, {count})>({st})"
+                        ),
+                    );
+                    let x0 = format!("{x} * {} + {start}", vectors * LANES);
+                    emitter.blocks(f, &x0, vectors);
+                    f.close();
+                });
                 f.close();
+                let edges: Vec<Columns> = plan
+                    .iter()
+                    .filter(|c| !matches!(c, Columns::Loop { .. }))
+                    .cloned()
+                    .collect();
+                blocks.emit(f, &ni, &whole, |f, emitter| emitter.columns(f, &edges));
             }
-            Columns::Block { x0, loads, stores } => {
-                emitter.block(f, &x0.to_string(), 1, loads.as_deref(), stores.as_deref());
-            }
+            _ => blocks.emit(f, &ni, &whole, |f, emitter| emitter.columns(f, &plan)),
+        }
+    } else {
+        // Rows per tile: their input rows, with the taps' overlap, fill the
+        // cache tile.
+        let [kh, _] = shape.kernel;
+        let [sh, _] = shape.strides;
+        let [dh, _] = shape.dilations;
+        let row_bytes = shape.input[3] * channels_in * 4;
+        let reach = (kh - 1) * dh + 1;
+        let tile = ((CACHE_TILE_BYTES / row_bytes - reach) / sh + 1).clamp(1, rows);
+        if tile < rows {
+            let yt = f.open_for("0", ((rows + tile - 1) / tile).to_string());
+            let tile_rows = (
+                format!("affine_map<(d0) -> (d0 * {tile})>({yt})"),
+                format!("min affine_map<(d0) -> (d0 * {tile} + {tile}, {rows})>({yt})"),
+            );
+            blocks.emit(f, &ni, &tile_rows, |f, emitter| emitter.columns(f, &plan));
+            f.close();
+        } else {
+            blocks.emit(f, &ni, &whole, |f, emitter| emitter.columns(f, &plan));
         }
     }
-    f.close_n(3);
+    f.close();
     true
+}
+
+/// The blocks of output channels of [`conv2d`], over a range of rows.
+struct ChannelBlocks<'a> {
+    shape: &'a ConvShape,
+    flat: bool,
+    input: &'a View,
+    filter: &'a View,
+    bias: Option<&'a View>,
+    out: &'a View,
+}
+
+impl ChannelBlocks<'_> {
+    /// For every block of output channels of batch `ni`, for every output
+    /// row in `rows` (affine bounds), `body` with the block's emitter.
+    fn emit(
+        &self,
+        f: &mut FunctionText,
+        ni: &str,
+        rows: &(String, String),
+        body: impl FnOnce(&mut FunctionText, &Emitter),
+    ) {
+        let kb = self.shape.channel_block();
+        let ki = f.open_for("0", (self.shape.output[1] / kb).to_string());
+        let channels: Vec<String> = (0..kb)
+            .map(|i| {
+                f.assign(
+                    "k",
+                    format!("affine.apply affine_map<(d0) -> (d0 * {kb} + {i})>({ki})"),
+                )
+            })
+            .collect();
+        let biases: Vec<String> = channels
+            .iter()
+            .map(|channel| match self.bias {
+                Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                None => f.f32(0.0),
+            })
+            .collect();
+        let yi = f.open_for(&rows.0, &rows.1);
+        let emitter = Emitter {
+            shape: self.shape,
+            flat: self.flat,
+            input: self.input,
+            filter: self.filter,
+            out: self.out,
+            n: ni,
+            y: &yi,
+            channels: &channels,
+            biases: &biases,
+        };
+        body(f, &emitter);
+        f.close_n(2);
+    }
 }
 
 /// The tile kernel of a staged region's convolution: the output
@@ -325,12 +416,12 @@ pub fn conv2d_tile(
     // Enough vectors to cover the widest frame the output buffer holds, up
     // to four: independent accumulators hide the multiply-add latency.
     let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
-    // Channels per block: the accumulators, the block's input vectors and
-    // a broadcast weight fit the 16 vector registers.
-    let kb = if shape.groups == 1 {
-        (10 / vectors).clamp(1, 4).min(filter.shape[0])
-    } else {
-        1
+    // Channels per block: the accumulators, the block's input vectors, a
+    // broadcast weight and the masks fit the 16 vector registers.
+    let kb = match (shape.groups, vectors) {
+        (1, 1) => 8.min(filter.shape[0]),
+        (1, _) => (10 / vectors).clamp(1, 4).min(filter.shape[0]),
+        _ => 1,
     };
     let Some([(n0, n1), (k0, k1), rows, columns]) = frame_symbols(f, frame) else {
         return false;
@@ -1026,6 +1117,48 @@ impl Emitter<'_> {
                 h - 1 + pt
             ),
         )
+    }
+
+    /// Every block of a row's column plan.
+    fn columns(&self, f: &mut FunctionText, plan: &[Columns]) {
+        for columns in plan {
+            match columns {
+                Columns::Loop {
+                    start,
+                    count,
+                    vectors,
+                } => {
+                    let x = f.open_for("0", count.to_string());
+                    let x0 = format!("{x} * {} + {start}", vectors * LANES);
+                    self.blocks(f, &x0, *vectors);
+                    f.close();
+                }
+                Columns::Block { x0, loads, stores } => {
+                    self.block(f, &x0.to_string(), 1, loads.as_deref(), stores.as_deref());
+                }
+            }
+        }
+    }
+
+    /// The unmasked block at `x0` of `vectors` vectors, for the emitter's
+    /// channels in groups of at most 8 accumulators.
+    fn blocks(&self, f: &mut FunctionText, x0: &str, vectors: i64) {
+        let per_pass = (8 / vectors).max(1) as usize;
+        if self.channels.len() <= per_pass {
+            return self.block(f, x0, vectors, None, None);
+        }
+        for (channels, biases) in self
+            .channels
+            .chunks(per_pass)
+            .zip(self.biases.chunks(per_pass))
+        {
+            Emitter {
+                channels,
+                biases,
+                ..*self
+            }
+            .block(f, x0, vectors, None, None);
+        }
     }
 
     /// One block of `channels x vectors` outputs starting at column `x0`.
