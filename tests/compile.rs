@@ -184,13 +184,7 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
             ));
             results.push((format!("%{name}"), output));
         }
-        let (names, types): (Vec<String>, Vec<String>) = results.into_iter().unzip();
-        let text = format!(
-            "func.func @net(%x: {input}) -> ({}) {{\n{body}  return {} : {}\n}}\n",
-            types.join(", "),
-            names.join(", "),
-            types.join(", ")
-        );
+        let text = function_of(&input, &body, results);
         let options = CompileOptions {
             staging: false,
             ..CompileOptions::default()
@@ -261,6 +255,17 @@ fn staged_regions_move_the_predicted_bytes() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `@net(%x: input)` with `body`, returning `results` (name, type).
+fn function_of(input: &str, body: &str, results: Vec<(String, String)>) -> String {
+    let (names, types): (Vec<String>, Vec<String>) = results.into_iter().unzip();
+    format!(
+        "func.func @net(%x: {input}) -> ({}) {{\n{body}  return {} : {}\n}}\n",
+        types.join(", "),
+        names.join(", "),
+        types.join(", ")
+    )
+}
+
 /// Op-by-op convolutions over input rows wider than the cache tile
 /// (`conv.rs`'s `CACHE_TILE_BYTES`; 192 channels x 70 columns is 53 KiB a
 /// row): 3x3 layers one output row per tile, a strided 1x1 two rows per
@@ -291,13 +296,7 @@ fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
         ));
         results.push((format!("%{name}"), output));
     }
-    let (names, types): (Vec<String>, Vec<String>) = results.into_iter().unzip();
-    let text = format!(
-        "func.func @net(%x: {input}) -> ({}) {{\n{body}  return {} : {}\n}}\n",
-        types.join(", "),
-        names.join(", "),
-        types.join(", ")
-    );
+    let text = function_of(&input, &body, results);
     let options = CompileOptions {
         staging: false,
         ..CompileOptions::default()

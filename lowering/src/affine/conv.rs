@@ -443,6 +443,19 @@ pub fn conv2d_tile(
         vectors,
     };
     let ni = f.open_for(n0, n1);
+    blocked_channels(f, (&k0, &k1), kb, |f, channels| tile.emit(f, &ni, channels));
+    f.close();
+    true
+}
+
+/// Output channels `[k0, k1)` (symbols) in blocks of `kb` (`body` with
+/// each block's channels), then one at a time for what is left.
+fn blocked_channels(
+    f: &mut FunctionText,
+    (k0, k1): (&str, &str),
+    kb: i64,
+    mut body: impl FnMut(&mut FunctionText, &[String]),
+) {
     let rest = if kb > 1 {
         let blocks = f.open_for(
             "0",
@@ -458,16 +471,15 @@ pub fn conv2d_tile(
                 )
             })
             .collect();
-        tile.emit(f, &ni, &channels);
+        body(f, &channels);
         f.close();
         format!("affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {kb}) * {kb})>()[{k0}, {k1}]")
     } else {
-        k0
+        k0.to_string()
     };
     let ki = f.open_for(rest, k1);
-    tile.emit(f, &ni, &[ki]);
-    f.close_n(2);
-    true
+    body(f, &[ki]);
+    f.close();
 }
 
 /// What [`conv2d_tile`] computes for every block of output channels.
@@ -645,27 +657,16 @@ pub fn conv2d_pixel(
         reduce,
     };
     let ni = f.open_for(n0, n1);
-    let blocked = shape.groups == 1 && filter.shape[0] >= LANES;
-    let rest = if blocked {
-        let blocks = f.open_for(
-            "0",
-            format!("affine_map<()[s0, s1] -> ((s1 - s0) floordiv {LANES})>()[{k0}, {k1}]"),
-        );
-        let k = f.assign(
-            "k",
-            format!("affine.apply affine_map<(d0)[s0] -> (d0 * {LANES} + s0)>({blocks})[{k0}]"),
-        );
-        dot.block(f, &ni, &k);
-        f.close();
-        format!(
-            "affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{k0}, {k1}]"
-        )
+    let kb = if shape.groups == 1 && filter.shape[0] >= LANES {
+        LANES
     } else {
-        k0
+        1
     };
-    let ki = f.open_for(rest, k1);
-    dot.single(f, &ni, &ki);
-    f.close_n(2);
+    blocked_channels(f, (&k0, &k1), kb, |f, channels| match channels {
+        [k] => dot.single(f, &ni, k),
+        _ => dot.block(f, &ni, channels),
+    });
+    f.close();
     true
 }
 
@@ -701,17 +702,23 @@ impl PixelDot<'_> {
         )
     }
 
-    /// The first input channel past the last full vector.
-    fn tail_start(&self) -> String {
+    /// Opens the loop over the input channels past the last full vector,
+    /// carrying `init` of type `ty`: the loop's result, its induction
+    /// variable and the carried value.
+    fn open_tail(&self, f: &mut FunctionText, init: &str, ty: &str) -> (String, String, String) {
         let (lo, hi) = &self.reduce;
-        format!(
-            "affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {LANES}) * {LANES})>()[{lo}, {hi}]"
-        )
+        let (result, channel, carried) = (f.fresh("r"), f.fresh("i"), f.fresh("a"));
+        f.open(format!(
+            "{result} = affine.for {channel} = affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv \
+             {LANES}) * {LANES})>()[{lo}, {hi}] to {hi} iter_args({carried} = {init}) -> ({ty}) {{"
+        ));
+        (result, channel, carried)
     }
 
-    /// Output channels `k .. k + LANES` (groups = 1) at every pixel of the
-    /// frame.
-    fn block(&self, f: &mut FunctionText, ni: &str, k: &str) {
+    /// [`LANES`] consecutive output `channels` (groups = 1) at every pixel
+    /// of the frame.
+    fn block(&self, f: &mut FunctionText, ni: &str, channels: &[String]) {
+        let k = &channels[0];
         let vector = format!("vector<{LANES}xf32>");
         // The frame's one pixel: the merged views need no spatial index.
         f.open_for(&self.rows.0, &self.rows.1);
@@ -742,13 +749,9 @@ impl PixelDot<'_> {
         let values = view_vector_load(f, &self.input, &[ni.to_string(), ci.clone()]);
         let sums: Vec<String> = names
             .iter()
-            .enumerate()
-            .map(|(i, acc)| {
-                let channel = f.assign(
-                    "k",
-                    format!("affine.apply affine_map<(d0) -> (d0 + {i})>({k})"),
-                );
-                let weights = view_vector_load(f, &self.filter, &[channel, ci.clone()]);
+            .zip(channels)
+            .map(|(acc, channel)| {
+                let weights = view_vector_load(f, &self.filter, &[channel.clone(), ci.clone()]);
                 f.assign(
                     "s",
                     format!("vector.fma {values}, {weights}, {acc} : {vector}"),
@@ -762,24 +765,12 @@ impl PixelDot<'_> {
         let head = f.assign("s", format!("arith.addf {init}, {lanes} : {vector}"));
         // The input channels past the last full vector: each a broadcast
         // input times the block's weights, gathered.
-        let total = f.fresh("r");
-        let tail = f.fresh("i");
-        let acc = f.fresh("a");
-        f.open(format!(
-            "{total} = affine.for {tail} = {} to {} iter_args({acc} = {head}) -> ({vector}) {{",
-            self.tail_start(),
-            self.reduce.1
-        ));
+        let (total, tail, acc) = self.open_tail(f, &head, &vector);
         let value = self.input.load(f, &[ni.to_string(), tail.clone()]);
         let splat = f.assign("x", format!("vector.broadcast {value} : f32 to {vector}"));
-        let weights: Vec<String> = (0..LANES)
-            .map(|i| {
-                let channel = f.assign(
-                    "k",
-                    format!("affine.apply affine_map<(d0) -> (d0 + {i})>({k})"),
-                );
-                self.filter.load(f, &[channel, tail.clone()])
-            })
+        let weights: Vec<String> = channels
+            .iter()
+            .map(|channel| self.filter.load(f, &[channel.clone(), tail.clone()]))
             .collect();
         let gathered = f.assign(
             "x",
@@ -833,14 +824,7 @@ impl PixelDot<'_> {
         );
         let head = f.assign("s", format!("arith.addf {init}, {lanes} : f32"));
         // The channels past the last full vector, one at a time.
-        let total = f.fresh("r");
-        let tail = f.fresh("i");
-        let scalar = f.fresh("a");
-        f.open(format!(
-            "{total} = affine.for {tail} = {} to {} iter_args({scalar} = {head}) -> (f32) {{",
-            self.tail_start(),
-            self.reduce.1
-        ));
+        let (total, tail, scalar) = self.open_tail(f, &head, "f32");
         let value = self
             .input
             .load(f, &[ni.to_string(), self.channel(ki, &tail)]);
