@@ -245,7 +245,7 @@ func.func @deepfuse_forward(%act: memref<2560xi8>, %params: memref<384xi8>,
         summary: "The upstream pipeline from the affine module to the LLVM dialect",
         description: r#"
 A named pipeline of upstream passes (as `mlir-opt`'s registered pipelines):
-store-to-load forwarding and cleanup on affine memrefs; vector transfers,
+canonicalization and common subexpressions on the affine form; vector transfers,
 strided metadata, affine and `scf` lowered to `cf`; then every dialect to
 `llvm`, with bare-pointer calling conventions for the entry functions.
 `deepfuse compile` runs the same stages with the verifier on, and with
