@@ -63,9 +63,11 @@ pub struct StagedWeight {
     /// holds the whole weight.
     pub sliced: bool,
     /// A convolution filter whose layer reads a chunked input: its buffer
-    /// holds [`STREAM_CHANNELS`] input channels (dimension 1), loaded with
-    /// each chunk.
+    /// holds [`StagedLayer::chunk_channels`] input channels (dimension 1),
+    /// loaded with each chunk.
     pub chunked: bool,
+    /// The weight's input channels (dimension 1; 1 for a vector).
+    pub channels: i64,
 }
 
 /// Where an op operand of a staged layer comes from.
@@ -100,10 +102,14 @@ pub struct StagedLayer {
     /// Output channels per load of its sliced weights (their buffers'
     /// leading dimension): one, or more when the arena has room.
     pub slice_channels: i64,
+    /// Channels per chunk of its chunked input: [`STREAM_CHANNELS`] as the
+    /// cost model's streaming buffer assumes, or more when the arena has
+    /// room.
+    pub chunk_channels: i64,
     /// The activation operand (a streamed input) loaded
-    /// [`STREAM_CHANNELS`] channels at a time, the layer computing on each
-    /// chunk before the next is loaded, as the cost model's streaming
-    /// buffer assumes.
+    /// [`StagedLayer::chunk_channels`] channels at a time, the layer
+    /// computing on each chunk before the next is loaded (the cost model's
+    /// streaming buffer holds [`STREAM_CHANNELS`]).
     pub chunked: Option<usize>,
     /// Computes element by element (an activation, a batch norm, an add or
     /// a mul).
@@ -359,7 +365,7 @@ impl Links<'_, '_, '_, '_> {
             arena_bytes: 0,
         };
         place(&mut staged, weights);
-        widen_slices(&mut staged, weights, schedule.capacity);
+        widen(&mut staged, weights, schedule.capacity);
         if staged.arena_bytes > schedule.capacity {
             return Err(format!(
                 "its tile buffers need {} bytes of scratchpad, more than the {} scheduled \
@@ -427,6 +433,7 @@ impl Links<'_, '_, '_, '_> {
                 uses.push(tensor);
             } else if self.program.values[value].is_parameter() {
                 let shape = self.program.values[value].shape.clone();
+                let channels = shape.get(1).copied().unwrap_or(1);
                 let chunk_filter = chunked.is_some() && is_conv && sliced && shape.len() == 4;
                 let mut buffer_shape: Vec<i64> = if sliced {
                     std::iter::once(1)
@@ -447,6 +454,7 @@ impl Links<'_, '_, '_, '_> {
                     },
                     sliced,
                     chunked: chunk_filter,
+                    channels,
                 });
             } else {
                 return Err(format!(
@@ -468,6 +476,7 @@ impl Links<'_, '_, '_, '_> {
             output,
             out_channels,
             slice_channels: 1,
+            chunk_channels: STREAM_CHANNELS,
             chunked,
             elementwise: matches!(
                 graph_node.kind,
@@ -521,7 +530,7 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
                         let mut shape =
                             hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
                         if region.layers[p].chunked == Some(u) {
-                            shape[1] = shape[1].min(STREAM_CHANNELS);
+                            shape[1] = shape[1].min(region.layers[p].chunk_channels);
                         }
                         use_items.push((p, u, shape));
                     }
@@ -642,36 +651,68 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
     }
 }
 
-/// Output channels per load of a streamed weight that the arena's spare
-/// capacity may buy, largest first: a tile kernel computes as many output
-/// channels per call, in register blocks, from each input load.
-const SLICE_GROUPS: [i64; 3] = [8, 4, 2];
+/// Input channels per chunk of a streamed input that the arena's spare
+/// capacity may buy, largest first: a chunked convolution reads and writes
+/// its partial sums once per chunk.
+const CHUNK_WIDTHS: [i64; 3] = [32, 16, STREAM_CHANNELS];
 
-/// Loads several output channels' slices of every sliced weight at once
-/// when the buffers still fit `capacity`: the same bytes in fewer, larger
-/// transfers, and kernels that reuse each input value across channels.
-fn widen_slices(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
-    let sliced = |region: &StagedRegion| {
-        region
-            .layers
-            .iter()
-            .any(|layer| layer.weights.iter().any(|w| w.sliced))
+/// Output channels per load of a streamed weight, largest first: a tile
+/// kernel computes as many output channels per call, in register blocks,
+/// from each input load.
+const SLICE_GROUPS: [i64; 4] = [8, 4, 2, 1];
+
+/// Uses the arena's room beyond the cost model's buffers: streamed inputs
+/// in chunks wider than [`STREAM_CHANNELS`], and several output channels'
+/// slices of every sliced weight per load, the widest pair (chunks first)
+/// whose buffers still fit `capacity`. The same bytes move, in fewer and
+/// larger transfers, and the kernels do more per call.
+fn widen(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
+    let chunked = region.layers.iter().any(|layer| layer.chunked.is_some());
+    let sliced = region
+        .layers
+        .iter()
+        .any(|layer| layer.weights.iter().any(|w| w.sliced));
+    let widths: &[i64] = if chunked {
+        &CHUNK_WIDTHS
+    } else {
+        &[STREAM_CHANNELS]
     };
-    if !sliced(region) {
-        return;
-    }
-    for group in SLICE_GROUPS {
-        let mut wider = region.clone();
-        for layer in &mut wider.layers {
-            layer.slice_channels = group.min(layer.out_channels);
-            for weight in layer.weights.iter_mut().filter(|w| w.sliced) {
-                weight.buffer.shape[0] = layer.slice_channels;
+    let groups: &[i64] = if sliced { &SLICE_GROUPS } else { &[1] };
+    for &width in widths {
+        for &group in groups {
+            if (width, group) == (STREAM_CHANNELS, 1) {
+                return;
             }
-        }
-        place(&mut wider, weights);
-        if wider.arena_bytes <= capacity {
-            *region = wider;
-            return;
+            let mut wider = region.clone();
+            for (p, layer) in wider.layers.iter_mut().enumerate() {
+                // No wider than the input it chunks, and never narrower
+                // than the model's chunk.
+                let extent = layer.chunked.map_or(0, |u| {
+                    let reads = wider
+                        .plan
+                        .steps
+                        .iter()
+                        .map(|s| s.layers[p].reads[u].c.len());
+                    reads.max().unwrap_or(0)
+                });
+                let width = width.min(extent).max(STREAM_CHANNELS);
+                layer.chunk_channels = width;
+                layer.slice_channels = group.min(layer.out_channels);
+                for weight in layer.weights.iter_mut() {
+                    if weight.sliced {
+                        weight.buffer.shape[0] = layer.slice_channels;
+                    }
+                    if weight.chunked {
+                        let shape = &mut weight.buffer.shape;
+                        shape[1] = width.min(weight.channels);
+                    }
+                }
+            }
+            place(&mut wider, weights);
+            if wider.arena_bytes <= capacity {
+                *region = wider;
+                return;
+            }
         }
     }
 }

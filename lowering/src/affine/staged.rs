@@ -32,7 +32,7 @@ use super::{
 use crate::{
     buffers::BufferPlan,
     program::Program,
-    staging::{OperandSource, STREAM_CHANNELS, StagedRegion, StagedWeight, TileBuffer},
+    staging::{OperandSource, StagedRegion, StagedWeight, TileBuffer},
 };
 
 /// The declaration of the runtime's DMA entry point.
@@ -123,13 +123,15 @@ enum Action {
     Chunked(Box<ChunkLoop>),
 }
 
-/// For every chunk of [`STREAM_CHANNELS`] channels of a streamed input:
+/// For every chunk of `width` channels of a streamed input:
 /// load the chunk (`load` is the whole box), then compute on it (per output
 /// channel with `slices`); `init` runs before the first chunk's
 /// computation.
 #[derive(Clone, Debug)]
 struct ChunkLoop {
     chunks: i64,
+    /// Channels per chunk.
+    width: i64,
     /// The input box's first channel.
     base: Cell,
     load: Dma,
@@ -585,7 +587,8 @@ fn build(
             }
             let extent = layer_use_extent(plan, p, chunked_use);
             actions.steps.push(Action::Chunked(Box::new(ChunkLoop {
-                chunks: ((extent + STREAM_CHANNELS - 1) / STREAM_CHANNELS).max(1),
+                chunks: ((extent + layer.chunk_channels - 1) / layer.chunk_channels).max(1),
+                width: layer.chunk_channels,
                 base: cell(&|s| plan.steps[s].layers[p].reads[chunked_use].c.start),
                 load,
                 slices,
@@ -1190,6 +1193,7 @@ impl Writer<'_, '_> {
             Action::Chunked(chunk_loop) => {
                 let ChunkLoop {
                     chunks,
+                    width,
                     base,
                     load,
                     slices,
@@ -1197,11 +1201,11 @@ impl Writer<'_, '_> {
                     call,
                 } = chunk_loop.as_ref();
                 let j = self.f.open_for("0", chunks.to_string());
-                let size = self.f.index(STREAM_CHANNELS);
+                let size = self.f.index(*width);
                 let skipped = self.arith("muli", &j, &size, "index");
                 let base = self.index(base, s);
                 let start = self.arith("addi", &base, &skipped, "index");
-                // This chunk's channels: at most STREAM_CHANNELS of what is
+                // This chunk's channels: at most `width` of what is
                 // left of the box (nothing for an empty box).
                 let extent = self.index(&load.planes, s);
                 let left = self.arith("subi", &extent, &skipped, "index");

@@ -1,16 +1,17 @@
 // RUN: deepfuse compile %s --emit affine | FileCheck %s
 
 // A 1x1 convolution whose output is one pixel: the tile kernel computes
-// dot products over the input channels (streamed 8 at a time, the weights
-// 8 output channels at a time). A block of 8 output channels keeps one
+// dot products over the input channels (the input's 20 channels streamed
+// in one chunk and the weights 8 output channels at a time, as the arena
+// has room). A block of 8 output channels keeps one
 // accumulator each; three rounds of shuffles and adds sum each across its
 // lanes into one vector, which is added to the partial sums and stored
 // whole.
 // CHECK-LABEL: func.func private @df_tile_0_conv2d(
-// CHECK-SAME: memref<1x8x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8x8x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8xf32> {llvm.noalias}, %{{.*}}: memref<1x12x1x1xf32> {llvm.noalias}
+// CHECK-SAME: memref<1x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8xf32> {llvm.noalias}, %{{.*}}: memref<1x12x1x1xf32> {llvm.noalias}
 // CHECK: %[[PARTIAL:.*]] = affine.vector_load %{{.*}} : memref<1x12xf32>, vector<8xf32>
 // CHECK: %[[ACCS:.*]]:8 = affine.for %{{.*}} step 8 iter_args(
-// CHECK: %[[IN:.*]] = affine.vector_load %{{.*}} : memref<1x8xf32>, vector<8xf32>
+// CHECK: %[[IN:.*]] = affine.vector_load %{{.*}} : memref<1x20xf32>, vector<8xf32>
 // CHECK-COUNT-8: vector.fma %[[IN]], %{{.*}}, %{{.*}} : vector<8xf32>
 // CHECK: vector.shuffle %[[ACCS]]#0, %[[ACCS]]#1 [0, 8, 2, 10, 4, 12, 6, 14]
 // CHECK-NEXT: vector.shuffle %[[ACCS]]#0, %[[ACCS]]#1 [1, 9, 3, 11, 5, 13, 7, 15]

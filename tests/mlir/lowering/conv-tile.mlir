@@ -1,15 +1,16 @@
 // RUN: deepfuse compile %s --strategy naive --scratchpad 4KiB --emit affine | FileCheck %s
 
 // At 4 KiB the 1x1 conv is staged in steps of one row of 10 columns, its
-// 16 input channels streamed 8 at a time: a bias part (here zero), then per
-// chunk an accumulating tile kernel. Its output channels go in register
+// 16 input channels streamed in one chunk (the arena has room for wider
+// chunks than the cost model's 8): a bias part (here zero), then per chunk
+// an accumulating tile kernel. Its output channels go in register
 // blocks of 4 (the resident filter holds all 32), then one at a time for
 // what is left of the frame. Which columns of a step lie inside the frame,
 // and which read inside the input row, depends on the step, so the masks
 // are computed at run time, once per block of 2 vectors (the window's 10
 // columns), outside the reduction.
 // CHECK-LABEL: func.func private @df_tile_1_conv2d(
-// CHECK-SAME: memref<1x8x1x10xf32> {llvm.noalias}, %{{.*}}: memref<32x16x1x1xf32> {llvm.noalias}, %{{.*}}: memref<1x32x1x10xf32> {llvm.noalias}
+// CHECK-SAME: memref<1x16x1x10xf32> {llvm.noalias}, %{{.*}}: memref<32x16x1x1xf32> {llvm.noalias}, %{{.*}}: memref<1x32x1x10xf32> {llvm.noalias}
 // CHECK-DAG: %[[LANES0:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
 // CHECK-DAG: %[[WIDTH:.*]] = arith.constant dense<20> : vector<8xi32>
 // CHECK: affine.for %[[KB:.*]] = 0 to #{{.*}}()[%[[K0:.*]], %[[K1:.*]]] {
@@ -25,7 +26,7 @@
 // CHECK-COUNT-7: vector.maskedload %{{.*}} : memref<1x32x1x10xf32>
 // CHECK: %{{.*}}:8 = affine.for %{{.*}} = %{{.*}} to %{{.*}} iter_args(
 // Each input vector is loaded once for the 4 channels.
-// CHECK-COUNT-2: vector.maskedload %{{.*}} : memref<1x8x1x10xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// CHECK-COUNT-2: vector.maskedload %{{.*}} : memref<1x16x1x10xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
 // CHECK-NEXT: affine.load %{{.*}} : memref<32x16x1x1xf32>
 // CHECK-NEXT: vector.broadcast
 // CHECK-NEXT: vector.fma
