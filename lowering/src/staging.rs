@@ -678,23 +678,23 @@ fn widen(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
         &[STREAM_CHANNELS]
     };
     let groups: &[i64] = if sliced { &SLICE_GROUPS } else { &[1] };
+    // Per layer, the channels of the input it chunks (0: none).
+    let extents: Vec<i64> = (0..region.layers.len())
+        .map(|p| {
+            region.layers[p]
+                .chunked
+                .map_or(0, |u| use_channel_extent(&region.plan, p, u))
+        })
+        .collect();
     for &width in widths {
         for &group in groups {
             if (width, group) == (STREAM_CHANNELS, 1) {
                 return;
             }
             let mut wider = region.clone();
-            for (p, layer) in wider.layers.iter_mut().enumerate() {
+            for (layer, &extent) in wider.layers.iter_mut().zip(&extents) {
                 // No wider than the input it chunks, and never narrower
                 // than the model's chunk.
-                let extent = layer.chunked.map_or(0, |u| {
-                    let reads = wider
-                        .plan
-                        .steps
-                        .iter()
-                        .map(|s| s.layers[p].reads[u].c.len());
-                    reads.max().unwrap_or(0)
-                });
                 let width = width.min(extent).max(STREAM_CHANNELS);
                 layer.chunk_channels = width;
                 layer.slice_channels = group.min(layer.out_channels);
@@ -715,6 +715,15 @@ fn widen(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
             }
         }
     }
+}
+
+/// The most channels use `u` of layer `p` reads at any step of `plan`.
+pub(crate) fn use_channel_extent(plan: &TilePlan, p: usize, u: usize) -> i64 {
+    plan.steps
+        .iter()
+        .map(|s| s.layers[p].reads[u].c.len())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Offsets for `items` such that two items live at a common position never

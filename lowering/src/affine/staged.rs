@@ -32,7 +32,7 @@ use super::{
 use crate::{
     buffers::BufferPlan,
     program::Program,
-    staging::{OperandSource, StagedRegion, StagedWeight, TileBuffer},
+    staging::{OperandSource, StagedRegion, StagedWeight, TileBuffer, use_channel_extent},
 };
 
 /// The declaration of the runtime's DMA entry point.
@@ -585,7 +585,7 @@ fn build(
                     )));
                 }
             }
-            let extent = layer_use_extent(plan, p, chunked_use);
+            let extent = use_channel_extent(plan, p, chunked_use);
             actions.steps.push(Action::Chunked(Box::new(ChunkLoop {
                 chunks: ((extent + layer.chunk_channels - 1) / layer.chunk_channels).max(1),
                 width: layer.chunk_channels,
@@ -671,15 +671,6 @@ fn build(
         }
     }
     Ok(actions)
-}
-
-/// The largest channel extent use `u` of layer `p` reads at any step.
-fn layer_use_extent(plan: &deepfuse_passes::tile_plan::TilePlan, p: usize, u: usize) -> i64 {
-    plan.steps
-        .iter()
-        .map(|s| s.layers[p].reads[u].c.len())
-        .max()
-        .unwrap_or(0)
 }
 
 /// Bytes of one output channel's slice of a sliced weight's buffer.
