@@ -60,6 +60,10 @@ pub struct CompileOptions {
     /// Stage the regions the tile plan covers through the scratchpad
     /// (`false`: every region runs op by op, without DMA).
     pub staging: bool,
+    /// Threads that optimise and generate native code, each for a part of
+    /// the module (0: one per available core). The code does not depend on
+    /// it.
+    pub codegen_threads: usize,
 }
 
 impl Default for CompileOptions {
@@ -68,6 +72,7 @@ impl Default for CompileOptions {
             scratchpad: 1 << 20,
             strategy: Strategy::Dp,
             staging: true,
+            codegen_threads: 0,
         }
     }
 }
@@ -236,8 +241,11 @@ impl Compiler {
             *text = module.as_operation().to_string();
         }
         lap("affine -> llvm dialect", phases);
-        let mut llvm =
-            LlvmModule::translate(&module, &CodegenOptions::host()).map_err(|e| e.to_string())?;
+        let codegen = CodegenOptions {
+            threads: self.options.codegen_threads,
+            ..CodegenOptions::host()
+        };
+        let mut llvm = LlvmModule::translate(&module, &codegen).map_err(|e| e.to_string())?;
         lap("llvm dialect -> LLVM IR", phases);
         llvm.optimize().map_err(|e| e.to_string())?;
         lap("LLVM O3", phases);

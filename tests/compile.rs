@@ -8,7 +8,7 @@ use std::path::Path;
 use deepfuse::passes::schedule::Strategy;
 use deepfuse::{
     cli::{
-        compile::{CompileArgs, Emit},
+        compile::{CodegenArgs, CompileArgs, Emit},
         run::{max_relative_difference, random_input},
     },
     compile::{CompileOptions, Compiler},
@@ -397,6 +397,7 @@ fn emits_every_stage() -> Result<(), Failed> {
             scratchpad: "1MiB".into(),
             strategy: "dp".into(),
             no_staging: false,
+            codegen: CodegenArgs { codegen_threads: 2 },
             emit: Some(emit),
             output: output.map(Path::to_path_buf),
         })

@@ -215,6 +215,7 @@ fn run_args(network: &Path) -> RunArgs {
         scratchpad: "1MiB".into(),
         strategy: "dp".into(),
         no_staging: false,
+        codegen: Default::default(),
         params: None,
         input: None,
         output: None,

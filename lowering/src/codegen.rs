@@ -23,8 +23,19 @@
 //! By default code is generated for the host: its triple, CPU name and CPU
 //! features (AVX-512 where the machine has it). The CPU and features are also
 //! written on every defined function (`"target-cpu"`, `"target-features"`, as
-//! clang does), so the JIT, whose own target machine is generic, still selects
-//! instructions for the host.
+//! clang does), so that every part of a split module (below) and any later
+//! consumer of the IR selects instructions for the host.
+//!
+//! # Parallel code generation
+//!
+//! A network's module has one function per kernel, and LLVM's work is mostly
+//! per function. So [`LlvmModule::optimize`] and the object code behind
+//! [`LlvmModule::jit`] and [`LlvmModule::write_shared_library`] split the
+//! module into parts (`codegen/partition.rs`), one per thread, each in its own
+//! LLVM context, rebuilt from the module's bitcode. Optimised parts are linked
+//! back into one module; compiled parts stay separate objects, which the JIT
+//! (ORC's LLJIT) or the system linker joins. The JIT only links: the code is
+//! generated before it sees the objects.
 //!
 //! # External symbols
 //!
@@ -55,19 +66,14 @@ use inkwell::{
     OptimizationLevel,
     attributes::AttributeLoc,
     llvm_sys::{
-        core::{LLVMContextCreate, LLVMContextDispose, LLVMDisposeMessage, LLVMDisposeModule},
-        execution_engine::{
-            LLVMAddGlobalMapping, LLVMCreateMCJITCompilerForModule, LLVMDisposeExecutionEngine,
-            LLVMExecutionEngineRef, LLVMGetFunctionAddress, LLVMGetGlobalValueAddress,
-            LLVMInitializeMCJITCompilerOptions, LLVMLinkInMCJIT, LLVMMCJITCompilerOptions,
-        },
+        core::{LLVMContextCreate, LLVMContextDispose, LLVMDisposeModule, LLVMIsAFunction},
         prelude::{LLVMContextRef, LLVMModuleRef, LLVMValueRef},
         support::{
             LLVMLoadLibraryPermanently, LLVMParseCommandLineOptions, LLVMSearchForAddressOfSymbol,
         },
-        target_machine::LLVMCodeModel,
     },
-    module::Module as IrModule,
+    memory_buffer::MemoryBuffer,
+    module::{Linkage, Module as IrModule},
     passes::PassBuilderOptions,
     targets::{
         CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
@@ -152,9 +158,13 @@ pub enum CodegenError {
         /// The symbol's name.
         name: String,
     },
-    /// LLVM could not create the execution engine.
-    #[error("cannot create the JIT: {0}")]
+    /// ORC could not create the JIT, or link the objects into it.
+    #[error("cannot JIT-compile the module: {0}")]
     Jit(String),
+    /// The module could not be split into parts for parallel code
+    /// generation, or the parts linked back together.
+    #[error("cannot split the module for parallel code generation: {0}")]
+    Split(String),
     /// The JIT-compiled module defines no such function or global.
     #[error("the JIT-compiled module defines no symbol `{name}`")]
     NoSuchSymbol {
@@ -210,6 +220,10 @@ pub struct CodegenOptions {
     pub cpu: String,
     /// The CPU features, such as `+avx2,+fma,-avx512f`.
     pub features: String,
+    /// How many threads optimise and generate code, each for its own part of
+    /// the module's functions; 0 (the default) means one per available core.
+    /// The code is the same for any count.
+    pub threads: usize,
 }
 
 impl CodegenOptions {
@@ -223,6 +237,15 @@ impl CodegenOptions {
                 .into_owned(),
             cpu: TargetMachine::get_host_cpu_name().to_string(),
             features: TargetMachine::get_host_cpu_features().to_string(),
+            threads: 0,
+        }
+    }
+
+    /// The number of threads [`CodegenOptions::threads`] stands for.
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            threads => threads,
         }
     }
 
@@ -268,15 +291,6 @@ impl fmt::Display for EmitKind {
 struct OwnedIr {
     context: LLVMContextRef,
     module: LLVMModuleRef,
-}
-
-impl OwnedIr {
-    fn take(&mut self) -> OwnedIr {
-        OwnedIr {
-            context: std::mem::replace(&mut self.context, ptr::null_mut()),
-            module: std::mem::replace(&mut self.module, ptr::null_mut()),
-        }
-    }
 }
 
 impl Drop for OwnedIr {
@@ -437,25 +451,87 @@ impl LlvmModule {
 
     /// Runs LLVM's `default<On>` pipeline (the options' level) with the
     /// loop and SLP vectorisers and unrolling on, tuned for the target CPU.
+    /// A module with several functions is optimised in parts on
+    /// [`CodegenOptions::threads`] threads and linked back into one module.
     pub fn optimize(&mut self) -> Result<(), CodegenError> {
-        let pipeline = self.options.opt_level.pipeline();
-        let vectorize = self.options.opt_level >= OptLevel::O2;
-        let pass_options = PassBuilderOptions::create();
-        pass_options.set_loop_vectorization(vectorize);
-        pass_options.set_loop_slp_vectorization(vectorize);
-        pass_options.set_loop_interleaving(vectorize);
-        pass_options.set_loop_unrolling(self.options.opt_level >= OptLevel::O1);
-        self.with_module(|module| module.run_passes(pipeline, &self.target_machine, pass_options))
-            .map_err(|message| CodegenError::Optimize {
-                pipeline: pipeline.into(),
-                message: message.to_string(),
+        let plan = self.with_module(|module| partition::plan(module, self.options.thread_count()));
+        if plan.parts() == 1 {
+            self.with_module(|module| {
+                optimize_module(module, &self.target_machine, &self.options)
             })?;
+        } else {
+            let parts = partition::run_parts(
+                &self.bitcode(),
+                &plan,
+                &self.options,
+                |module, target_machine| {
+                    optimize_module(module, target_machine, &self.options)?;
+                    Ok(module.write_bitcode_to_memory().as_slice().to_vec())
+                },
+            )?;
+            self.relink(&parts)?;
+        }
         dump_text(
             &format!("llvm-ir-{:?}", self.options.opt_level),
             "ll",
             &self.llvm_ir(),
         );
         Ok(())
+    }
+
+    /// The module as LLVM bitcode.
+    fn bitcode(&self) -> Vec<u8> {
+        self.with_module(|module| module.write_bitcode_to_memory().as_slice().to_vec())
+    }
+
+    /// Replaces the module by `parts` (bitcode) linked together, in the
+    /// module's context.
+    fn relink(&mut self, parts: &[Vec<u8>]) -> Result<(), CodegenError> {
+        let linked = self.with_module(|module| {
+            let context = module.get_context();
+            let mut linked: Option<IrModule<'_>> = None;
+            for bitcode in parts {
+                let buffer = MemoryBuffer::create_from_memory_range_copy(bitcode, "part");
+                let part = IrModule::parse_bitcode_from_buffer(&buffer, context)
+                    .map_err(|message| CodegenError::Split(message.to_string()))?;
+                match &linked {
+                    None => linked = Some(part),
+                    Some(into) => into
+                        .link_in_module(part)
+                        .map_err(|message| CodegenError::Split(message.to_string()))?,
+                }
+            }
+            let linked = linked.ok_or_else(|| CodegenError::Split("no parts to link".into()))?;
+            // `self.ir` owns the linked module from here on.
+            Ok::<_, CodegenError>(ManuallyDrop::new(linked).as_mut_ptr())
+        })?;
+        // SAFETY: the old module is owned and no longer referenced.
+        unsafe { LLVMDisposeModule(self.ir.module) };
+        self.ir.module = linked;
+        Ok(())
+    }
+
+    /// The module as relocatable objects, one per part, generated on
+    /// [`CodegenOptions::threads`] threads.
+    fn objects(&self) -> Result<Vec<Vec<u8>>, CodegenError> {
+        let plan = self.with_module(|module| partition::plan(module, self.options.thread_count()));
+        if plan.parts() == 1 {
+            return Ok(vec![self.emit(EmitKind::Object)?]);
+        }
+        partition::run_parts(
+            &self.bitcode(),
+            &plan,
+            &self.options,
+            |module, target_machine| {
+                target_machine
+                    .write_to_memory_buffer(module, FileType::Object)
+                    .map(|buffer| buffer.as_slice().to_vec())
+                    .map_err(|message| CodegenError::Emit {
+                        kind: EmitKind::Object,
+                        message: message.to_string(),
+                    })
+            },
+        )
     }
 
     /// The options this module is generated with.
@@ -499,34 +575,45 @@ impl LlvmModule {
         })
     }
 
-    /// Writes the module as a shared library at `path`: emits the object and
-    /// links it with `clang-22 -shared -fuse-ld=lld` (`cc -shared` where
-    /// LLVM's clang is missing) and `-lm`. Declared symbols stay undefined,
-    /// to be bound by the loading process.
+    /// Writes the module as a shared library at `path`: emits its objects
+    /// (in parallel, see [`LlvmModule::optimize`]) and links them with
+    /// `clang-22 -shared -fuse-ld=lld` (`cc -shared` where LLVM's clang is
+    /// missing) and `-lm`. Declared symbols stay undefined, to be bound by
+    /// the loading process.
     pub fn write_shared_library(&self, path: &Path) -> Result<(), CodegenError> {
-        let object = self.emit(EmitKind::Object)?;
         static OBJECTS: AtomicUsize = AtomicUsize::new(0);
-        let object_path = std::env::temp_dir().join(format!(
-            "deepfuse-{}-{}.o",
-            std::process::id(),
-            OBJECTS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&object_path, object).map_err(|source| CodegenError::Io {
-            path: object_path.clone(),
-            source,
-        })?;
-        let linked = link_shared(&object_path, path);
-        let _ = std::fs::remove_file(&object_path);
+        let mut paths = Vec::new();
+        let mut written = Ok(());
+        for object in self.objects()? {
+            let object_path = std::env::temp_dir().join(format!(
+                "deepfuse-{}-{}.o",
+                std::process::id(),
+                OBJECTS.fetch_add(1, Ordering::Relaxed)
+            ));
+            written = std::fs::write(&object_path, object).map_err(|source| CodegenError::Io {
+                path: object_path.clone(),
+                source,
+            });
+            paths.push(object_path);
+            if written.is_err() {
+                break;
+            }
+        }
+        let linked = written.and_then(|()| link_shared(&paths, path));
+        for object_path in paths {
+            let _ = std::fs::remove_file(object_path);
+        }
         linked
     }
 
-    /// JIT-compiles the module into this process (MCJIT at the options' code
-    /// generation level), binding each declared symbol to its address in
-    /// `symbols`, else to the process's own (libc, libm). Fails, before
-    /// generating any code, with [`CodegenError::UnresolvedSymbol`] naming the
-    /// first symbol that neither provides. Call [`LlvmModule::optimize`] first:
-    /// the JIT only generates code.
-    pub fn jit(mut self, symbols: &[(&str, usize)]) -> Result<JitModule, CodegenError> {
+    /// JIT-compiles the module into this process: generates its objects (in
+    /// parallel, at the options' code generation level) and links them in
+    /// memory with ORC's LLJIT, binding each declared symbol to its address
+    /// in `symbols`, else to the process's own (libc, libm). Fails, before
+    /// generating any code, with [`CodegenError::UnresolvedSymbol`] naming
+    /// the first symbol that neither provides. Call [`LlvmModule::optimize`]
+    /// first: the JIT only generates code.
+    pub fn jit(self, symbols: &[(&str, usize)]) -> Result<JitModule, CodegenError> {
         let table: HashMap<&str, usize> = symbols.iter().copied().collect();
         let mut bindings = Vec::new();
         let mut definitions = Vec::new();
@@ -538,81 +625,30 @@ impl LlvmModule {
                     None => process_symbol(&name)
                         .ok_or(CodegenError::UnresolvedSymbol { name: name.clone() })?,
                 };
-                bindings.push((value, address));
+                // SAFETY: `value` is a global of the live module.
+                let callable = unsafe { !LLVMIsAFunction(value).is_null() };
+                bindings.push(jit::Binding {
+                    name,
+                    address,
+                    callable,
+                });
             }
+            let exported =
+                |linkage: Linkage| !matches!(linkage, Linkage::Private | Linkage::Internal);
             for function in module.get_functions() {
-                if function.count_basic_blocks() > 0 {
-                    definitions.push((function.get_name().to_owned(), true));
+                if function.count_basic_blocks() > 0 && exported(function.get_linkage()) {
+                    definitions.push(function.get_name().to_string_lossy().into_owned());
                 }
             }
             for global in module.get_globals() {
-                if !global.is_declaration() {
-                    definitions.push((global.get_name().to_owned(), false));
+                if !global.is_declaration() && exported(global.get_linkage()) {
+                    definitions.push(global.get_name().to_string_lossy().into_owned());
                 }
             }
             Ok(())
         })?;
-
-        // SAFETY: the MCJIT library is linked in; options are initialised by
-        // LLVM before the fields set here are overwritten.
-        let mut jit = unsafe {
-            LLVMLinkInMCJIT();
-            let mut options = std::mem::zeroed::<LLVMMCJITCompilerOptions>();
-            let size = std::mem::size_of::<LLVMMCJITCompilerOptions>();
-            LLVMInitializeMCJITCompilerOptions(&mut options, size);
-            options.OptLevel = match self.options.opt_level {
-                OptLevel::O0 => 0,
-                OptLevel::O1 => 1,
-                OptLevel::O2 => 2,
-                OptLevel::O3 => 3,
-            };
-            options.CodeModel = LLVMCodeModel::LLVMCodeModelJITDefault;
-            let mut engine: LLVMExecutionEngineRef = ptr::null_mut();
-            let mut message = ptr::null_mut();
-            // The engine takes the module, whether it succeeds or not.
-            let ir = self.ir.take();
-            let ir = ManuallyDrop::new(ir);
-            let failed = LLVMCreateMCJITCompilerForModule(
-                &mut engine,
-                ir.module,
-                &mut options,
-                size,
-                &mut message,
-            );
-            if failed != 0 || engine.is_null() {
-                let text = take_message(message);
-                LLVMContextDispose(ir.context);
-                return Err(CodegenError::Jit(text));
-            }
-            JitModule {
-                addresses: HashMap::new(),
-                engine,
-                context: ir.context,
-            }
-        };
-        for (value, address) in bindings {
-            // SAFETY: `value` is a declaration of the module the engine owns.
-            unsafe { LLVMAddGlobalMapping(jit.engine, value, address as *mut _) };
-        }
-        // The first address lookup generates the code for the whole module.
-        for (name, is_function) in definitions {
-            // SAFETY: `name` is a C string; the engine is alive.
-            let address = unsafe {
-                if is_function {
-                    LLVMGetFunctionAddress(jit.engine, name.as_ptr())
-                } else {
-                    LLVMGetGlobalValueAddress(jit.engine, name.as_ptr())
-                }
-            };
-            if address != 0 {
-                jit.addresses
-                    .insert(name.to_string_lossy().into_owned(), address as usize);
-            }
-        }
-        if std::env::var_os(PERF_MAP_ENV).is_some() {
-            write_perf_map(&jit.addresses);
-        }
-        Ok(jit)
+        let objects = self.objects()?;
+        JitModule::link(objects, &bindings, &definitions)
     }
 
     /// Runs `action` on an inkwell view of the module (valid for `&self`).
@@ -631,6 +667,27 @@ pub fn compile(module: &Module, options: &CodegenOptions) -> Result<LlvmModule, 
     let mut llvm = LlvmModule::translate(module, options)?;
     llvm.optimize()?;
     Ok(llvm)
+}
+
+/// Runs the options' `default<On>` pipeline on `module`.
+fn optimize_module(
+    module: &IrModule<'_>,
+    target_machine: &TargetMachine,
+    options: &CodegenOptions,
+) -> Result<(), CodegenError> {
+    let pipeline = options.opt_level.pipeline();
+    let vectorize = options.opt_level >= OptLevel::O2;
+    let pass_options = PassBuilderOptions::create();
+    pass_options.set_loop_vectorization(vectorize);
+    pass_options.set_loop_slp_vectorization(vectorize);
+    pass_options.set_loop_interleaving(vectorize);
+    pass_options.set_loop_unrolling(options.opt_level >= OptLevel::O1);
+    module
+        .run_passes(pipeline, target_machine, pass_options)
+        .map_err(|message| CodegenError::Optimize {
+            pipeline: pipeline.into(),
+            message: message.to_string(),
+        })
 }
 
 /// Functions and globals declared but not defined, LLVM intrinsics excepted.
@@ -665,23 +722,6 @@ fn process_symbol(name: &str) -> Option<usize> {
     (!address.is_null()).then_some(address as usize)
 }
 
-/// Copies and frees a message LLVM allocated.
-///
-/// # Safety
-///
-/// `message` is null or a string LLVM allocated for the caller.
-unsafe fn take_message(message: *mut std::ffi::c_char) -> String {
-    if message.is_null() {
-        return "LLVM gave no reason".into();
-    }
-    // SAFETY: per the contract above.
-    unsafe {
-        let text = CStr::from_ptr(message).to_string_lossy().into_owned();
-        LLVMDisposeMessage(message);
-        text
-    }
-}
-
 /// The linker command: LLVM 22's clang with lld when installed, else `cc`.
 fn linker() -> (PathBuf, &'static [&'static str]) {
     let clang = Path::new("/usr/lib/llvm-22/bin/clang");
@@ -692,14 +732,14 @@ fn linker() -> (PathBuf, &'static [&'static str]) {
     }
 }
 
-fn link_shared(object: &Path, output: &Path) -> Result<(), CodegenError> {
+fn link_shared(objects: &[PathBuf], output: &Path) -> Result<(), CodegenError> {
     let (program, flags) = linker();
     let mut command = Command::new(&program);
     command
         .args(flags)
         .arg("-o")
         .arg(output)
-        .arg(object)
+        .args(objects)
         .arg("-lm");
     let describe = format!("{command:?}");
     let error = |message: String| CodegenError::Link {
@@ -721,106 +761,10 @@ fn link_shared(object: &Path, output: &Path) -> Result<(), CodegenError> {
     }
 }
 
-/// An entry point with the bare-pointer convention:
-/// `forward(dram, params, arena)`.
-pub type EntryFn = unsafe extern "C" fn(*mut u8, *const u8, *mut u8);
+mod jit;
+mod partition;
 
-/// With this environment variable set, [`LlvmModule::jit`] appends the
-/// compiled functions to `/tmp/perf-<pid>.map`, so that `perf report` names
-/// the kernels (`df_kernel_3_conv2d`) instead of showing bare addresses.
-pub const PERF_MAP_ENV: &str = "DEEPFUSE_PERF_MAP";
-
-/// Appends `addresses` to perf's map of this process's JIT code: `start
-/// size name` per line, in hex; a function's size is taken as the distance
-/// to the next one (MCJIT lays them out in one section).
-fn write_perf_map(addresses: &HashMap<String, usize>) {
-    use std::io::Write as _;
-    let mut functions: Vec<(usize, &str)> = addresses
-        .iter()
-        .map(|(name, &address)| (address, name.as_str()))
-        .collect();
-    functions.sort();
-    let mut text = String::new();
-    for (i, (address, name)) in functions.iter().enumerate() {
-        let size = functions
-            .get(i + 1)
-            .map_or(4096, |(next, _)| next - address);
-        text.push_str(&format!("{address:x} {size:x} {name}\n"));
-    }
-    let path = format!("/tmp/perf-{}.map", std::process::id());
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(text.as_bytes()));
-    if let Err(error) = written {
-        eprintln!("deepfuse: cannot write {path}: {error}");
-    }
-}
-
-/// JIT-compiled code in this process, with the LLVM context and execution
-/// engine it lives in. The code stays valid (and addresses from it callable)
-/// until this is dropped.
-pub struct JitModule {
-    addresses: HashMap<String, usize>,
-    engine: LLVMExecutionEngineRef,
-    context: LLVMContextRef,
-}
-
-// SAFETY: the engine and context are owned exclusively and LLVM gives them no
-// thread affinity; after construction they are only touched by `Drop`, and
-// lookups read the immutable `addresses` map. The generated code is immutable.
-unsafe impl Send for JitModule {}
-// SAFETY: as above: `&self` methods only read `addresses`.
-unsafe impl Sync for JitModule {}
-
-impl fmt::Debug for JitModule {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<&str> = self.addresses.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        formatter
-            .debug_struct("JitModule")
-            .field("symbols", &names)
-            .finish_non_exhaustive()
-    }
-}
-
-impl JitModule {
-    /// The address of a function or global the module defines.
-    pub fn address(&self, name: &str) -> Option<usize> {
-        self.addresses.get(name).copied()
-    }
-
-    /// The entry point `name`, of type `fn(dram, params, arena)`.
-    ///
-    /// # Safety
-    ///
-    /// The function must have that signature (three pointers, no result), as
-    /// `func.func @name(memref<..xi8>, memref<..xi8>, memref<..xi8>)` lowered
-    /// with bare pointers has; calling it is then subject to its own
-    /// contract (buffers as large as the memref types say, `self` alive).
-    pub unsafe fn entry3(&self, name: &str) -> Result<EntryFn, CodegenError> {
-        let address = self
-            .address(name)
-            .ok_or_else(|| CodegenError::NoSuchSymbol {
-                name: name.to_string(),
-            })?;
-        // SAFETY: a non-null address of generated code; the signature is the
-        // caller's promise.
-        Ok(unsafe { std::mem::transmute::<usize, EntryFn>(address) })
-    }
-}
-
-impl Drop for JitModule {
-    fn drop(&mut self) {
-        // SAFETY: both are owned; the engine (which owns the module and the
-        // code) goes before the context its module lives in.
-        unsafe {
-            LLVMDisposeExecutionEngine(self.engine);
-            LLVMContextDispose(self.context);
-        }
-    }
-}
+pub use jit::{EntryFn, JitModule, PERF_MAP_ENV};
 
 #[cfg(test)]
 pub(crate) mod tests;

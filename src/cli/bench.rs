@@ -49,6 +49,9 @@ pub struct BenchArgs {
     /// staging tiles through the scratchpad (and without DMA).
     #[arg(long)]
     pub no_staging: bool,
+    /// Code generation flags.
+    #[command(flatten)]
+    pub codegen: compile::CodegenArgs,
     /// Timed runs (after one warm-up run).
     #[arg(long, default_value_t = 10)]
     pub runs: usize,
@@ -119,6 +122,7 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
         &args.scratchpad,
         args.schedule.strategy(),
         !args.no_staging,
+        &args.codegen,
     )?);
     let compiled = compiler.compile(&text, &name)?;
 

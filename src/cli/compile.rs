@@ -45,6 +45,9 @@ pub struct CompileArgs {
     /// staging tiles through the scratchpad (and without DMA).
     #[arg(long)]
     pub no_staging: bool,
+    /// Code generation flags.
+    #[command(flatten)]
+    pub codegen: CodegenArgs,
     /// What to produce (default: a shared library when `-o` ends in `.so`,
     /// else the affine module).
     #[arg(long, value_enum)]
@@ -54,20 +57,41 @@ pub struct CompileArgs {
     pub output: Option<PathBuf>,
 }
 
+/// The code generation flags of `compile`, `run` and `bench`.
+#[derive(Debug, Default, Args)]
+pub struct CodegenArgs {
+    /// Threads that optimise and generate native code, each for a part of
+    /// the module's functions (0: one per core). The code is the same for
+    /// any count.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub codegen_threads: usize,
+}
+
 /// Parses the options shared by `compile`, `run` and `bench`.
-pub fn options(scratchpad: &str, strategy: &str, staging: bool) -> Result<CompileOptions, String> {
+pub fn options(
+    scratchpad: &str,
+    strategy: &str,
+    staging: bool,
+    codegen: &CodegenArgs,
+) -> Result<CompileOptions, String> {
     Ok(CompileOptions {
         scratchpad: parse_size(scratchpad)?,
         strategy: Strategy::parse(strategy).ok_or_else(|| {
             format!("unknown strategy '{strategy}': use dp, greedy, layer or naive")
         })?,
         staging,
+        codegen_threads: codegen.codegen_threads,
     })
 }
 
 /// Runs `deepfuse compile`, returning what to print.
 pub fn run(args: &CompileArgs) -> Result<String, String> {
-    let compiler = Compiler::new(options(&args.scratchpad, &args.strategy, !args.no_staging)?);
+    let compiler = Compiler::new(options(
+        &args.scratchpad,
+        &args.strategy,
+        !args.no_staging,
+        &args.codegen,
+    )?);
     let path = &args.network;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

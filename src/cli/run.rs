@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// staging tiles through the scratchpad (and without DMA).
     #[arg(long)]
     pub no_staging: bool,
+    /// Code generation flags.
+    #[command(flatten)]
+    pub codegen: compile::CodegenArgs,
     /// The parameters (default: the network's path with .safetensors).
     #[arg(long)]
     pub params: Option<PathBuf>,
@@ -130,6 +133,7 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
             &args.scratchpad,
             &args.strategy,
             !args.no_staging,
+            &args.codegen,
         )?);
         let compiled = compiler.compile(&text, &name)?;
         let parameters = compiled.load_params(params.as_ref())?;

@@ -214,3 +214,101 @@ fn bad_input_is_an_error_not_a_panic() {
         "{error:?}"
     );
 }
+
+/// `forward` calls `@scale` and `@shift`, which both read the private
+/// constant `@table`: x[i] = (x[i] * t[i % 4] + t[(i + 1) % 4]) * t[i % 4].
+const CALLS_MODULE: &str = r#"
+module {
+  memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+  func.func @scale(%x: memref<16xf32>) {
+    %t = memref.get_global @table : memref<4xf32>
+    affine.for %i = 0 to 16 {
+      %a = affine.load %x[%i] : memref<16xf32>
+      %b = affine.load %t[%i mod 4] : memref<4xf32>
+      %m = arith.mulf %a, %b : f32
+      affine.store %m, %x[%i] : memref<16xf32>
+    }
+    return
+  }
+  func.func @shift(%x: memref<16xf32>) {
+    %t = memref.get_global @table : memref<4xf32>
+    affine.for %i = 0 to 16 {
+      %a = affine.load %x[%i] : memref<16xf32>
+      %b = affine.load %t[(%i + 1) mod 4] : memref<4xf32>
+      %s = arith.addf %a, %b : f32
+      affine.store %s, %x[%i] : memref<16xf32>
+    }
+    return
+  }
+  func.func @forward(%dram: memref<64xi8>, %params: memref<4xi8>, %arena: memref<4xi8>) {
+    %c0 = arith.constant 0 : index
+    %x = memref.view %dram[%c0][] : memref<64xi8> to memref<16xf32>
+    func.call @scale(%x) : (memref<16xf32>) -> ()
+    func.call @shift(%x) : (memref<16xf32>) -> ()
+    func.call @scale(%x) : (memref<16xf32>) -> ()
+    return
+  }
+}
+"#;
+
+/// Runs `forward` of [`CALLS_MODULE`] on x[i] = i and checks the result.
+fn check_calls(forward: EntryFn, threads: usize) {
+    let mut dram = [0u8; 64];
+    for i in 0..16 {
+        dram[4 * i..4 * i + 4].copy_from_slice(&(i as f32).to_ne_bytes());
+    }
+    let (mut params, mut arena) = ([0u8; 4], [0u8; 4]);
+    // SAFETY: the buffers have the sizes of `forward`'s memref types.
+    unsafe { forward(dram.as_mut_ptr(), params.as_mut_ptr(), arena.as_mut_ptr()) };
+    let table = [1.0f32, 2.0, 3.0, 4.0];
+    for i in 0..16 {
+        let x = f32::from_ne_bytes(dram[4 * i..4 * i + 4].try_into().unwrap());
+        let expected = (i as f32 * table[i % 4] + table[(i + 1) % 4]) * table[i % 4];
+        assert_eq!(x, expected, "x[{i}] with {threads} threads");
+    }
+}
+
+#[test]
+fn a_split_module_generates_the_same_functions_on_several_threads() {
+    let context = test_context();
+    let mut module = Module::parse(&context, CALLS_MODULE).unwrap();
+    lower_to_llvm_dialect(&mut module).unwrap();
+
+    let llvm = LlvmModule::translate(&module, &CodegenOptions::host()).unwrap();
+    let parts = |threads| llvm.with_module(|ir| partition::plan(ir, threads).parts());
+    // Three functions to place: never more parts than functions.
+    assert_eq!([parts(1), parts(2), parts(3), parts(8)], [1, 2, 3, 3]);
+
+    for threads in [1, 2, 3] {
+        let options = CodegenOptions {
+            threads,
+            ..CodegenOptions::host()
+        };
+        let llvm = compile(&module, &options).unwrap();
+        // The optimised parts are linked back into one module: every
+        // function defined once (O3 folds the table into the code).
+        let ir = llvm.llvm_ir();
+        for function in ["forward", "scale", "shift"] {
+            let definition = format!("define void @{function}(");
+            assert_eq!(ir.matches(&definition).count(), 1, "{function}:\n{ir}");
+        }
+
+        let path =
+            std::env::temp_dir().join(format!("deepfuse-test-{}-{threads}.so", std::process::id()));
+        llvm.write_shared_library(&path).unwrap();
+        // SAFETY: the library has no initialisers and no external symbols;
+        // `forward` has the `EntryFn` signature.
+        unsafe {
+            let library = libloading::Library::new(&path).unwrap();
+            check_calls(*library.get::<EntryFn>(b"forward").unwrap(), threads);
+        }
+        std::fs::remove_file(&path).unwrap();
+
+        let jit = llvm.jit(&[]).unwrap();
+        for function in ["forward", "scale", "shift"] {
+            assert!(jit.address(function).is_some(), "{function}");
+        }
+        // SAFETY: `forward` has the `EntryFn` signature.
+        check_calls(unsafe { jit.entry3("forward").unwrap() }, threads);
+    }
+}
