@@ -454,7 +454,8 @@ impl LlvmModule {
     /// A module with several functions is optimised in parts on
     /// [`CodegenOptions::threads`] threads and linked back into one module.
     pub fn optimize(&mut self) -> Result<(), CodegenError> {
-        let plan = self.with_module(|module| partition::plan(module, self.options.thread_count()));
+        let threads = self.options.thread_count();
+        let plan = self.with_module(|module| partition::plan(module, threads, Work::Optimize));
         if plan.parts() == 1 {
             self.with_module(|module| {
                 optimize_module(module, &self.target_machine, &self.options)
@@ -514,7 +515,8 @@ impl LlvmModule {
     /// The module as relocatable objects, one per part, generated on
     /// [`CodegenOptions::threads`] threads.
     fn objects(&self) -> Result<Vec<Vec<u8>>, CodegenError> {
-        let plan = self.with_module(|module| partition::plan(module, self.options.thread_count()));
+        let threads = self.options.thread_count();
+        let plan = self.with_module(|module| partition::plan(module, threads, Work::Generate));
         if plan.parts() == 1 {
             return Ok(vec![self.emit(EmitKind::Object)?]);
         }
@@ -763,6 +765,8 @@ fn link_shared(objects: &[PathBuf], output: &Path) -> Result<(), CodegenError> {
 
 mod jit;
 mod partition;
+
+use partition::Work;
 
 pub use jit::{EntryFn, JitModule, PERF_MAP_ENV};
 

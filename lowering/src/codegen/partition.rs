@@ -19,11 +19,11 @@ use std::collections::HashMap;
 
 use inkwell::{
     context::Context,
-    llvm_sys::core::LLVMGetFirstUse,
+    llvm_sys::core::{LLVMGetCalledValue, LLVMGetFirstUse, LLVMGetIntrinsicID, LLVMIsAFunction},
     memory_buffer::MemoryBuffer,
     module::{Linkage, Module as IrModule},
     targets::TargetMachine,
-    values::{AsValueRef, FunctionValue, GlobalValue},
+    values::{AsValueRef, FunctionValue, GlobalValue, InstructionOpcode, InstructionValue},
 };
 
 use super::{CodegenError, CodegenOptions, create_target_machine};
@@ -62,11 +62,66 @@ fn movable_functions<'ctx>(module: &IrModule<'ctx>) -> Vec<FunctionValue<'ctx>> 
         .collect()
 }
 
-/// Splits `module` into at most `threads` parts of about equal instruction
-/// counts (largest function first, each to the lightest part); one part when
-/// `threads` is 1, when there is only one function to place, or when a
+/// The work a plan balances, which decides what a function costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Work {
+    /// The O3 pipeline, on the module as translated.
+    Optimize,
+    /// Instruction selection to register allocation, on the optimised module.
+    Generate,
+}
+
+/// How many plain instructions' worth of work a function is: measured with
+/// `opt` and `llc` on single functions of Inception-v3's module. The
+/// lowering builds and reads memref descriptors with `insertvalue` and
+/// `extractvalue`, which the optimiser folds away: an entry point made
+/// mostly of them optimises ten times faster than a kernel of as many
+/// instructions. In code generation a call to a function (not an
+/// intrinsic) costs about twelve plain instructions: argument lowering and
+/// spills around it; the entry points are mostly calls.
+fn cost(function: FunctionValue<'_>, work: Work) -> usize {
+    const CALL: usize = 12;
+    let instructions = function
+        .get_basic_block_iter()
+        .flat_map(|block| block.get_instructions());
+    match work {
+        Work::Optimize => instructions
+            .filter(|instruction| {
+                !matches!(
+                    instruction.get_opcode(),
+                    InstructionOpcode::InsertValue | InstructionOpcode::ExtractValue
+                )
+            })
+            .count(),
+        Work::Generate => instructions
+            .map(|instruction| {
+                if calls_a_function(instruction) {
+                    CALL
+                } else {
+                    1
+                }
+            })
+            .sum(),
+    }
+}
+
+/// Whether `instruction` calls a function other than an LLVM intrinsic.
+fn calls_a_function(instruction: InstructionValue<'_>) -> bool {
+    if instruction.get_opcode() != InstructionOpcode::Call {
+        return false;
+    }
+    // SAFETY: `instruction` is a live call; the callee is a live value.
+    unsafe {
+        let callee = LLVMGetCalledValue(instruction.as_value_ref());
+        !callee.is_null() && (LLVMIsAFunction(callee).is_null() || LLVMGetIntrinsicID(callee) == 0)
+    }
+}
+
+/// Splits `module` into at most `threads` parts of about equal `work` (see
+/// [`cost`]; largest function first, each to the lightest part); one part
+/// when `threads` is 1, when there is only one function to place, or when a
 /// global could not be copied into every part.
-pub(super) fn plan(module: &IrModule<'_>, threads: usize) -> PartitionPlan {
+pub(super) fn plan(module: &IrModule<'_>, threads: usize, work: Work) -> PartitionPlan {
     let unsplit = PartitionPlan {
         parts: 1,
         owners: HashMap::new(),
@@ -78,11 +133,10 @@ pub(super) fn plan(module: &IrModule<'_>, threads: usize) -> PartitionPlan {
     let mut functions: Vec<(usize, String)> = movable_functions(module)
         .into_iter()
         .map(|function| {
-            let size = function
-                .get_basic_block_iter()
-                .map(|block| block.get_instructions().count())
-                .sum();
-            (size, function.get_name().to_string_lossy().into_owned())
+            (
+                cost(function, work),
+                function.get_name().to_string_lossy().into_owned(),
+            )
         })
         .collect();
     let parts = threads.min(functions.len());

@@ -275,9 +275,11 @@ fn a_split_module_generates_the_same_functions_on_several_threads() {
     lower_to_llvm_dialect(&mut module).unwrap();
 
     let llvm = LlvmModule::translate(&module, &CodegenOptions::host()).unwrap();
-    let parts = |threads| llvm.with_module(|ir| partition::plan(ir, threads).parts());
-    // Three functions to place: never more parts than functions.
-    assert_eq!([parts(1), parts(2), parts(3), parts(8)], [1, 2, 3, 3]);
+    for work in [Work::Optimize, Work::Generate] {
+        let parts = |threads| llvm.with_module(|ir| partition::plan(ir, threads, work).parts());
+        // Three functions to place: never more parts than functions.
+        assert_eq!([parts(1), parts(2), parts(3), parts(8)], [1, 2, 3, 3]);
+    }
 
     for threads in [1, 2, 3] {
         let options = CodegenOptions {
