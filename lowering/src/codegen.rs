@@ -243,10 +243,7 @@ impl CodegenOptions {
 
     /// The number of threads [`CodegenOptions::threads`] stands for.
     pub fn thread_count(&self) -> usize {
-        match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            threads => threads,
-        }
+        thread_count(self.threads)
     }
 
     /// `default<O3>` for any x86-64 machine (no AVX): for artifacts that
@@ -257,6 +254,15 @@ impl CodegenOptions {
             features: String::new(),
             ..CodegenOptions::host()
         }
+    }
+}
+
+/// The threads a requested count of code generation threads stands for:
+/// itself, or one per available core for 0.
+pub fn thread_count(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        threads => threads,
     }
 }
 

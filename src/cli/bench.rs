@@ -4,6 +4,7 @@
 use std::{fmt::Write, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
+use deepfuse_lowering::codegen;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{
@@ -172,8 +173,9 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
         args.runs
     ));
     line(format!(
-        "  compile:  {:.2} s (df -> native code)",
-        compiled.compile_time.as_secs_f64()
+        "  compile:  {:.2} s (df -> native code; LLVM on {} threads)",
+        compiled.compile_time.as_secs_f64(),
+        codegen::thread_count(args.codegen.codegen_threads)
     ));
     for (phase, time) in &compiled.phases {
         line(format!("            {:.2} s {phase}", time.as_secs_f64()));
