@@ -641,8 +641,8 @@ impl LlvmModule {
                     callable,
                 });
             }
-            let exported =
-                |linkage: Linkage| !matches!(linkage, Linkage::Private | Linkage::Internal);
+            // Local symbols are not in the objects' symbol tables.
+            let exported = |linkage: Linkage| !partition::has_local_linkage(linkage);
             for function in module.get_functions() {
                 if function.count_basic_blocks() > 0 && exported(function.get_linkage()) {
                     definitions.push(function.get_name().to_string_lossy().into_owned());

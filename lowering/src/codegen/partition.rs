@@ -4,13 +4,13 @@
 //! A network's module is one function per kernel plus the entry points that
 //! call them, and LLVM spends most of a compile in per-function work (the O3
 //! function pipeline, instruction selection). [`plan`] assigns every defined
-//! function with external linkage to one part, balancing their instruction
-//! counts; [`run_parts`] rebuilds each part from the module's bitcode in a
+//! function with external linkage to one part, balancing what LLVM spends
+//! on them ([`cost`]); [`run_parts`] rebuilds each part from the module's bitcode in a
 //! fresh context, where the functions of other parts become declarations,
 //! and runs the same work on every part at once.
 //!
 //! What every part keeps whole: declarations, and definitions with local
-//! linkage (the kernels' constant tables): the optimiser drops those a part
+//! linkage (such as the staged regions' step tables): the optimiser drops those a part
 //! does not use, and private symbols never clash when the parts are linked.
 //! A module with a global that is not a local constant is not split, since
 //! two copies of it would be two variables.
@@ -48,7 +48,8 @@ impl PartitionPlan {
     }
 }
 
-fn has_local_linkage(linkage: Linkage) -> bool {
+/// Private or internal: a symbol no other object can see.
+pub(super) fn has_local_linkage(linkage: Linkage) -> bool {
     matches!(linkage, Linkage::Private | Linkage::Internal)
 }
 
