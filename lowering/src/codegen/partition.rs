@@ -13,13 +13,17 @@
 //! linkage (such as the staged regions' step tables): the optimiser drops those a part
 //! does not use, and private symbols never clash when the parts are linked.
 //! A module with a global that is not a local constant is not split, since
-//! two copies of it would be two variables.
+//! two copies of it would be two variables; nor is one with aliases or
+//! ifuncs, which would have to follow the function they name.
 
 use std::collections::HashMap;
 
 use inkwell::{
     context::Context,
-    llvm_sys::core::{LLVMGetCalledValue, LLVMGetFirstUse, LLVMGetIntrinsicID, LLVMIsAFunction},
+    llvm_sys::core::{
+        LLVMGetCalledValue, LLVMGetFirstGlobalAlias, LLVMGetFirstGlobalIFunc, LLVMGetFirstUse,
+        LLVMGetIntrinsicID, LLVMIsAFunction,
+    },
     memory_buffer::MemoryBuffer,
     module::{Linkage, Module as IrModule},
     targets::TargetMachine,
@@ -130,7 +134,12 @@ pub(super) fn plan(module: &IrModule<'_>, threads: usize, work: Work) -> Partiti
     let copyable = |global: GlobalValue<'_>| {
         global.is_declaration() || global.is_constant() && has_local_linkage(global.get_linkage())
     };
-    let shared_state = !module.get_globals().all(copyable);
+    // SAFETY: reads the first alias and ifunc of a live module.
+    let has_aliases = unsafe {
+        !LLVMGetFirstGlobalAlias(module.as_mut_ptr()).is_null()
+            || !LLVMGetFirstGlobalIFunc(module.as_mut_ptr()).is_null()
+    };
+    let shared_state = !module.get_globals().all(copyable) || has_aliases;
     let mut functions: Vec<(usize, String)> = movable_functions(module)
         .into_iter()
         .map(|function| {

@@ -281,6 +281,18 @@ fn a_split_module_generates_the_same_functions_on_several_threads() {
         assert_eq!([parts(1), parts(2), parts(3), parts(8)], [1, 2, 3, 3]);
     }
 
+    // A mutable global would become one variable per part: not split.
+    let mutable = CALLS_MODULE.replace(r#""private" constant @table"#, r#""private" @table"#);
+    let mut mutable = Module::parse(&context, &mutable).unwrap();
+    lower_to_llvm_dialect(&mut mutable).unwrap();
+    let mut llvm = LlvmModule::translate(&mutable, &CodegenOptions::host()).unwrap();
+    let parts = llvm.with_module(|ir| partition::plan(ir, 3, Work::Optimize).parts());
+    assert_eq!(parts, 1);
+    llvm.optimize().unwrap();
+    let jit = llvm.jit(&[]).unwrap();
+    // SAFETY: `forward` has the `EntryFn` signature.
+    check_calls(unsafe { jit.entry3("forward").unwrap() }, 1);
+
     for threads in [1, 2, 3] {
         let options = CodegenOptions {
             threads,
