@@ -307,11 +307,11 @@ fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
 }
 
 /// Streamed weights load several output channels' slices at once when the
-/// arena has room (`staging::widen_slices`): groups of 8, 4 and 2 over 20
-/// and 12 output channels, so the last group is short; filters loaded per
-/// input chunk (12 and 20 input channels in chunks of 8, or wider where
-/// the arena has room) as boxes of one row per output channel; stride 2 and 1x1 tile kernels blocked over the
-/// group's channels; and a one-pixel 1x1 convolution (the dot-product
+/// arena has room (`staging::widen`): groups of 8, 4 and 2 over 20 and 12
+/// output channels, so the last group is short; filters loaded per input
+/// chunk (12 and 20 input channels in chunks of 8, or wider where the arena
+/// has room) as boxes of one row per output channel; stride 2 and 1x1 tile
+/// kernels blocked over the group's channels; and a one-pixel 1x1 convolution (the dot-product
 /// kernel, blocks of 8 output channels summed across lanes, a 4-channel
 /// tail). Outputs and bytes match at every scratchpad size.
 fn weight_slices_load_in_groups_of_output_channels() -> Result<(), Failed> {

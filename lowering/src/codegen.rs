@@ -241,11 +241,6 @@ impl CodegenOptions {
         }
     }
 
-    /// The number of threads [`CodegenOptions::threads`] stands for.
-    pub fn thread_count(&self) -> usize {
-        thread_count(self.threads)
-    }
-
     /// `default<O3>` for any x86-64 machine (no AVX): for artifacts that
     /// leave this machine.
     pub fn portable() -> Self {
@@ -257,8 +252,9 @@ impl CodegenOptions {
     }
 }
 
-/// The threads a requested count of code generation threads stands for:
-/// itself, or one per available core for 0.
+/// The threads a requested count of code generation threads
+/// ([`CodegenOptions::threads`]) stands for: itself, or one per available
+/// core for 0.
 pub fn thread_count(requested: usize) -> usize {
     match requested {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -460,8 +456,7 @@ impl LlvmModule {
     /// A module with several functions is optimised in parts on
     /// [`CodegenOptions::threads`] threads and linked back into one module.
     pub fn optimize(&mut self) -> Result<(), CodegenError> {
-        let threads = self.options.thread_count();
-        let plan = self.with_module(|module| partition::plan(module, threads, Work::Optimize));
+        let plan = self.partition(Work::Optimize);
         if plan.parts() == 1 {
             self.with_module(|module| {
                 optimize_module(module, &self.target_machine, &self.options)
@@ -484,6 +479,12 @@ impl LlvmModule {
             &self.llvm_ir(),
         );
         Ok(())
+    }
+
+    /// How the module splits for `work` on the options' threads.
+    fn partition(&self, work: Work) -> partition::PartitionPlan {
+        let threads = thread_count(self.options.threads);
+        self.with_module(|module| partition::plan(module, threads, work))
     }
 
     /// The module as LLVM bitcode.
@@ -521,8 +522,7 @@ impl LlvmModule {
     /// The module as relocatable objects, one per part, generated on
     /// [`CodegenOptions::threads`] threads.
     fn objects(&self) -> Result<Vec<Vec<u8>>, CodegenError> {
-        let threads = self.options.thread_count();
-        let plan = self.with_module(|module| partition::plan(module, threads, Work::Generate));
+        let plan = self.partition(Work::Generate);
         if plan.parts() == 1 {
             return Ok(vec![self.emit(EmitKind::Object)?]);
         }
