@@ -53,6 +53,10 @@ pub fn trials() -> Vec<Trial> {
             "weight_slices_load_in_groups_of_output_channels",
             weight_slices_load_in_groups_of_output_channels,
         ),
+        check(
+            "pointwise_products_cover_chunks_and_edges",
+            pointwise_products_cover_chunks_and_edges,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -477,5 +481,71 @@ fn init_only_parameters_come_last() -> Result<(), Failed> {
         plan.activation_bytes, plan.forward_param_bytes
     );
     assert!(lowered.affine.contains(&forward), "{}", lowered.affine);
+    Ok(())
+}
+
+/// 1x1 convolutions as products of matrices (`lowering/src/affine/pointwise.rs`):
+/// 300 input channels, so passes of 128, 128 and 44 channels where the first
+/// starts from the bias (or zero) and the others add to the output; 13, 8
+/// and 3 output channels (blocks of 4 and what is left over); 99 columns (four blocks
+/// of 24 and a masked one) and, strided by 2 and 3, 30 and 12 columns from a
+/// subsampled input. Op by op, then staged: tile steps whose frame spans
+/// whole rows run the product, the others the general tile kernel, and
+/// both compute the reference's outputs and move the predicted bytes.
+fn pointwise_products_cover_chunks_and_edges() -> Result<(), Failed> {
+    let (c, h, w) = (300, 9, 11);
+    let input = format!("tensor<1x{c}x{h}x{w}xf32>");
+    // (name, output channels, stride, bias, output rows and columns)
+    let layers = [
+        ("biased", 13, 1, true, (9, 11)),
+        ("unbiased", 8, 1, false, (9, 11)),
+        ("s2", 13, 2, true, (5, 6)),
+        ("s3", 5, 3, false, (3, 4)),
+        ("narrow", 3, 1, true, (9, 11)),
+    ];
+    let mut body = String::new();
+    let mut results = Vec::new();
+    for (name, k, stride, bias, (oh, ow)) in layers {
+        let filter = format!("tensor<{k}x{c}x1x1xf32>");
+        let output = format!("tensor<1x{k}x{oh}x{ow}xf32>");
+        body.push_str(&format!("  %{name}_w = df.param \"{name}.w\" : {filter}\n"));
+        let (bias_operand, bias_type) = if bias {
+            body.push_str(&format!(
+                "  %{name}_b = df.param \"{name}.b\" : tensor<{k}xf32>\n"
+            ));
+            (format!(", %{name}_b"), format!(", tensor<{k}xf32>"))
+        } else {
+            (String::new(), String::new())
+        };
+        body.push_str(&format!(
+            "  %{name} = df.conv2d %x, %{name}_w{bias_operand} strides [{stride}, {stride}] \
+             pads [0, 0, 0, 0] dilations [1, 1]\n      \
+             : ({input}, {filter}{bias_type}) -> {output}\n"
+        ));
+        results.push((format!("%{name}"), output));
+    }
+    let text = function_of(&input, &body, results);
+    let params = weights::RandomParams { seed: 11 };
+    let inputs = vec![random_input(&[1, c, h, w], 11, 0)];
+    let op_by_op = CompileOptions {
+        staging: false,
+        ..CompileOptions::default()
+    };
+    compare(&text, op_by_op, &params, inputs.clone())?;
+    let mut staged = 0;
+    for (strategy, scratchpad) in [
+        (Strategy::Layer, 16 << 10),
+        (Strategy::Layer, 64 << 10),
+        (Strategy::Layer, 1 << 20),
+        (Strategy::Dp, 32 << 10),
+    ] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
+            ..CompileOptions::default()
+        };
+        staged += compare(&text, options, &params, inputs.clone())?;
+    }
+    assert!(staged >= 8, "too few regions staged: {staged}");
     Ok(())
 }

@@ -243,6 +243,9 @@ pub fn conv2d(
     bias: Option<&View>,
     out: &View,
 ) -> bool {
+    if super::pointwise::conv2d(f, shape, input, filter, bias, out) {
+        return true;
+    }
     if !(1..=2).contains(&shape.strides[1]) {
         return false;
     }
@@ -404,13 +407,7 @@ pub fn conv2d_tile(
     frame: &Frame,
     part: ConvPart,
 ) -> bool {
-    // Windows narrower than half a vector (a step of one pixel) would fill
-    // a lane or two of eight: the plain kernel does better there.
-    if !(1..=2).contains(&shape.strides[1])
-        || part == ConvPart::Init
-        || out.shape.len() != 4
-        || out.shape[3] < LANES / 2
-    {
+    if !tile_kernel_applies(shape, out, part) {
         return false;
     }
     // Enough vectors to cover the widest frame the output buffer holds, up
@@ -448,9 +445,20 @@ pub fn conv2d_tile(
     true
 }
 
+/// Whether [`conv2d_tile`] covers a convolution's part on an output
+/// buffer shaped like `out` (for any frame).
+pub(super) fn tile_kernel_applies(shape: &ConvShape, out: &View, part: ConvPart) -> bool {
+    // Windows narrower than half a vector (a step of one pixel) would fill
+    // a lane or two of eight: the plain kernel does better there.
+    (1..=2).contains(&shape.strides[1])
+        && part != ConvPart::Init
+        && out.shape.len() == 4
+        && out.shape[3] >= LANES / 2
+}
+
 /// Output channels `[k0, k1)` (symbols) in blocks of `kb` (`body` with
 /// each block's channels), then one at a time for what is left.
-fn blocked_channels(
+pub(super) fn blocked_channels(
     f: &mut FunctionText,
     (k0, k1): (&str, &str),
     kb: i64,
@@ -903,7 +911,7 @@ fn view_vector_load(f: &mut FunctionText, view: &View, at: &[String]) -> String 
 
 /// A frame bound as an affine symbol: its SSA name, or an `index`
 /// constant for a number.
-fn symbol(f: &mut FunctionText, bound: &str) -> String {
+pub(super) fn symbol(f: &mut FunctionText, bound: &str) -> String {
     match bound.parse::<i64>() {
         Ok(constant) => f.index(constant),
         Err(_) => bound.to_string(),
@@ -911,7 +919,7 @@ fn symbol(f: &mut FunctionText, bound: &str) -> String {
 }
 
 /// The bounds of a 4-D frame (batch, channels, rows, columns) as symbols.
-fn frame_symbols(f: &mut FunctionText, frame: &Frame) -> Option<[(String, String); 4]> {
+pub(super) fn frame_symbols(f: &mut FunctionText, frame: &Frame) -> Option<[(String, String); 4]> {
     let bounds: Vec<(String, String)> = frame
         .bounds
         .iter()
@@ -1026,7 +1034,7 @@ impl RuntimeMasks {
 }
 
 /// A view of `view`'s bytes with `shape` (dimensions 2 and 3 merged).
-fn collapse(f: &mut FunctionText, view: &View, shape: [i64; 3]) -> View {
+pub(super) fn collapse(f: &mut FunctionText, view: &View, shape: [i64; 3]) -> View {
     let name = f.assign(
         "flat",
         format!(
@@ -1338,7 +1346,7 @@ impl Emitter<'_> {
 }
 
 /// A constant `vector<LANES x i1>`.
-fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
+pub(super) fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
     let lanes: Vec<&str> = lanes
         .iter()
         .map(|&lane| if lane { "true" } else { "false" })
@@ -1351,7 +1359,7 @@ fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
 
 /// `index` values of affine expressions over SSA names (`affine.apply`
 /// for each that is not a plain name or constant), comma-separated.
-fn indices(f: &mut FunctionText, expressions: &[String]) -> String {
+pub(super) fn indices(f: &mut FunctionText, expressions: &[String]) -> String {
     expressions
         .iter()
         .map(|expression| index_value(f, expression))
@@ -1406,20 +1414,25 @@ fn index_value(f: &mut FunctionText, expression: &str) -> String {
 }
 
 /// Reduction loops carrying accumulators in `iter_args`.
-struct Reduction {
+pub(super) struct Reduction {
     /// The loops' induction variables, outermost first.
-    ivs: Vec<String>,
+    pub(super) ivs: Vec<String>,
     /// Each loop's results, outermost first.
     results: Vec<Vec<String>>,
     /// The accumulators inside the innermost loop.
-    inner: Vec<String>,
+    pub(super) inner: Vec<String>,
     ty: String,
 }
 
 impl Reduction {
     /// Opens one `affine.for ... iter_args` per `(lower, upper)` bound,
     /// threading `accs` of type `ty` through them.
-    fn open(f: &mut FunctionText, bounds: &[(String, String)], accs: &[String], ty: &str) -> Self {
+    pub(super) fn open(
+        f: &mut FunctionText,
+        bounds: &[(String, String)],
+        accs: &[String],
+        ty: &str,
+    ) -> Self {
         let types = vec![ty; accs.len()].join(", ");
         let mut reduction = Reduction {
             ivs: Vec::new(),
@@ -1452,7 +1465,7 @@ impl Reduction {
 
     /// Yields `sums` from the innermost loop and each loop's results from
     /// the one around it; returns the outermost loop's results.
-    fn close(mut self, f: &mut FunctionText, sums: &[String]) -> Vec<String> {
+    pub(super) fn close(mut self, f: &mut FunctionText, sums: &[String]) -> Vec<String> {
         let types = vec![self.ty.as_str(); sums.len()].join(", ");
         let mut values = sums.to_vec();
         while let Some(results) = self.results.pop() {

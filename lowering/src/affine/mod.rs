@@ -15,6 +15,7 @@
 
 pub mod conv;
 pub mod kernels;
+pub mod pointwise;
 pub mod staged;
 pub mod text;
 

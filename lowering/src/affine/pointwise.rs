@@ -1,0 +1,465 @@
+//! 1x1 convolutions as products of matrices, blocked for the caches.
+//!
+//! Without padding, a 1x1 convolution of an `[n, c, h, w]` input is, per
+//! batch, the product of the `[k, c]` filter and the `[c, h * w]` input: the
+//! pixels are the columns. With a stride the input is first subsampled into
+//! a buffer of its own, so that the product reads whole rows.
+//!
+//! The product is computed in passes over [`CHANNEL_CHUNK`] input channels.
+//! Within a pass, each block of columns keeps its input (a few vectors by
+//! the chunk's channels) in L1 while every block of output channels reads it;
+//! a block of output channels by column vectors holds 12 accumulators in
+//! registers over the chunk's reduction. The first pass starts from the
+//! bias, later ones from the partial sums in the output, so the filter
+//! streams through once per pass and the input once overall. Blocks do not
+//! overlap (the last vector of a row is masked), since a column computed
+//! twice would add a chunk twice.
+//!
+//! The general kernel ([`super::conv`]) sums all input channels in
+//! registers, so on deep layers (1024 or 2048 channels) each block's input
+//! no longer fits in L1, and every block of output channels reads it from
+//! L2 again; with a stride it loads two vectors per vector of outputs.
+
+use super::{
+    conv::{self, ConvShape, LANES, Reduction, blocked_channels, collapse, frame_symbols, indices},
+    kernels::{ConvPart, Frame, View},
+    text::{FunctionText, memref_type},
+};
+
+/// Input channels summed per pass: a block's input, three vectors by this
+/// many channels (12 KiB), stays in L1 while every block of output channels
+/// reads it.
+const CHANNEL_CHUNK: i64 = 128;
+
+/// Column vectors per block.
+const VECTORS: i64 = 3;
+
+/// Output channels per block: with [`VECTORS`] vectors each, 12
+/// accumulators, and per input channel 3 vector loads and 4 broadcast
+/// weights for 12 multiply-adds.
+const CHANNELS: i64 = 4;
+
+/// Whether a convolution is a product of matrices once its input is
+/// subsampled: 1x1, without padding or groups.
+fn is_pointwise(shape: &ConvShape) -> bool {
+    shape.kernel == [1, 1] && shape.pads == [0, 0] && shape.groups == 1
+}
+
+/// Emits the convolution of whole tensors if it is a 1x1 convolution
+/// without padding or groups (`false`: nothing was written).
+pub fn conv2d(
+    f: &mut FunctionText,
+    shape: &ConvShape,
+    input: &View,
+    filter: &View,
+    bias: Option<&View>,
+    out: &View,
+) -> bool {
+    if !is_pointwise(shape) {
+        return false;
+    }
+    let [n, c, _, _] = shape.input;
+    let [_, k, oh, ow] = shape.output;
+    let subsampled = (shape.strides != [1, 1]).then(|| subsample(f, shape, input));
+    let input = subsampled.as_ref().unwrap_or(input);
+    let mut range = |extent: i64| (f.index(0), f.index(extent));
+    let (batch, channels_out, channels_in, columns) =
+        (range(n), range(k), range(c), range(oh * ow));
+    let product = Product {
+        known: (Some(c), Some(oh * ow)),
+        input: collapse(f, input, [n, c, oh * ow]),
+        filter,
+        bias,
+        out: collapse(f, out, [n, k, oh * ow]),
+        channels_out,
+        channels_in,
+        columns,
+        from_bias: true,
+    };
+    product.emit(f, &batch);
+    if let Some(buffer) = subsampled {
+        f.line(format!(
+            "memref.dealloc {} : {}",
+            buffer.name,
+            memref_type(&buffer.shape)
+        ));
+    }
+    true
+}
+
+/// The tile kernel of a staged region's 1x1 convolution (stride 1): when
+/// the step's frame spans whole rows of the output buffer and the input
+/// window lies at the same rows and columns, the frame's rows are one
+/// stretch of columns in both buffers, and the product runs on them; other
+/// steps run [`conv::conv2d_tile`], decided at run time. `false` (nothing
+/// written) when the convolution is not a 1x1 one or the buffers differ in
+/// shape.
+pub fn conv2d_tile(
+    f: &mut FunctionText,
+    shape: &ConvShape,
+    (input, filter, bias): (&View, &View, Option<&View>),
+    out: &View,
+    frame: &Frame,
+    part: ConvPart,
+) -> bool {
+    if !is_pointwise(shape)
+        || shape.strides != [1, 1]
+        || !conv::tile_kernel_applies(shape, out, part)
+        || input.shape.len() != 4
+        || input.shape[2..] != out.shape[2..]
+    {
+        return false;
+    }
+    let Some([batch, channels_out, (h0, h1), (w0, w1)]) = frame_symbols(f, frame) else {
+        return false;
+    };
+    let channels_in = match &frame.reduce {
+        Some((lower, upper)) => (conv::symbol(f, lower), conv::symbol(f, upper)),
+        None => (f.index(0), f.index(shape.input[1] / shape.groups)),
+    };
+    let mut origin = |view: &View, d: usize| match view.origin.get(d).filter(|o| !o.is_empty()) {
+        Some(origin) => origin.clone(),
+        None => f.index(0),
+    };
+    let (row, column) = (origin(out, 2), origin(out, 3));
+    let (input_row, input_column) = (origin(input, 2), origin(input, 3));
+    let [_, c, h, w] = input.shape[..] else {
+        return false;
+    };
+    let k = out.shape[1];
+    f.open(format!(
+        "affine.if affine_set<()[s0, s1, s2, s3, s4, s5] : (s0 - s3 == 0, s1 - s3 - {w} == 0, s4 - s2 == 0, s5 - s3 == 0)>()[{w0}, {w1}, {row}, {column}, {input_row}, {input_column}] {{"
+    ));
+    let flat = |f: &mut FunctionText, view: &View, channels: i64| View {
+        origin: view.origin.iter().take(2).cloned().collect(),
+        ..collapse(f, view, [view.shape[0], channels, h * w])
+    };
+    let pixel = |f: &mut FunctionText, y: &str| {
+        f.assign(
+            "p",
+            format!("affine.apply affine_map<()[s0, s1] -> ((s0 - s1) * {w})>()[{y}, {row}]"),
+        )
+    };
+    let columns = (pixel(f, &h0), pixel(f, &h1));
+    let product = Product {
+        known: (
+            frame
+                .reduce
+                .is_none()
+                .then_some(shape.input[1] / shape.groups),
+            None,
+        ),
+        input: flat(f, input, c),
+        filter,
+        bias,
+        out: flat(f, out, k),
+        channels_out,
+        channels_in,
+        columns,
+        from_bias: part == ConvPart::Whole,
+    };
+    product.emit(f, &batch);
+    f.else_branch();
+    let general = conv::conv2d_tile(f, shape, (input, filter, bias), out, frame, part);
+    debug_assert!(general, "tile_kernel_applies holds");
+    f.close();
+    true
+}
+
+/// The input at the output's pixels, in a buffer of the output's size.
+fn subsample(f: &mut FunctionText, shape: &ConvShape, input: &View) -> View {
+    let [n, c, _, _] = shape.input;
+    let [_, _, oh, ow] = shape.output;
+    let [sh, sw] = shape.strides;
+    let dims = vec![n, c, oh, ow];
+    let name = f.assign(
+        "sub",
+        format!(
+            "memref.alloc() {{alignment = 64 : i64}} : {}",
+            memref_type(&dims)
+        ),
+    );
+    let buffer = View::whole(name, dims.clone());
+    let ivs = f.open_nest(&dims);
+    let value = input.load(
+        f,
+        &[
+            ivs[0].clone(),
+            ivs[1].clone(),
+            format!("{} * {sh}", ivs[2]),
+            format!("{} * {sw}", ivs[3]),
+        ],
+    );
+    buffer.store(f, &value, &ivs);
+    f.close_n(4);
+    buffer
+}
+
+/// The product of the filter and a stretch of columns of the collapsed
+/// input (`[n, c, pixels]`), into the collapsed output. Every range is a
+/// pair of affine symbols.
+struct Product<'a> {
+    input: View,
+    filter: &'a View,
+    bias: Option<&'a View>,
+    out: View,
+    channels_out: (String, String),
+    channels_in: (String, String),
+    /// Columns of the collapsed buffers (not tensor coordinates).
+    columns: (String, String),
+    /// The first pass starts from the bias; otherwise every pass adds to
+    /// the output.
+    from_bias: bool,
+    /// The number of input channels and of columns, where known when
+    /// compiling: loops known to be empty are left out (MLIR's canonicalizer can empty the bounds of loops
+    /// nested in them, which the verifier then rejects).
+    known: (Option<i64>, Option<i64>),
+}
+
+impl Product<'_> {
+    /// Every batch in `batch`, in passes over the input channels.
+    fn emit(&self, f: &mut FunctionText, batch: &(String, String)) {
+        let ni = f.open_for(&batch.0, &batch.1);
+        let (c0, c1) = &self.channels_in;
+        if self.from_bias
+            && self
+                .known
+                .0
+                .is_some_and(|channels| channels <= CHANNEL_CHUNK)
+        {
+            let all = self.channels_in.clone();
+            self.pass(f, &ni, &all, true);
+            f.close();
+            return;
+        }
+        let later = if self.from_bias {
+            let first = (
+                c0.clone(),
+                format!("min affine_map<()[s0, s1] -> (s0 + {CHANNEL_CHUNK}, s1)>()[{c0}, {c1}]"),
+            );
+            self.pass(f, &ni, &first, true);
+            "1"
+        } else {
+            "0"
+        };
+        let chunk = f.open_for(
+            later,
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {CHANNEL_CHUNK})>()[{c0}, {c1}]"),
+        );
+        let channels = (
+            format!("affine_map<(d0)[s0] -> (d0 * {CHANNEL_CHUNK} + s0)>({chunk})[{c0}]"),
+            format!(
+                "min affine_map<(d0)[s0, s1] -> (d0 * {CHANNEL_CHUNK} + s0 + {CHANNEL_CHUNK}, s1)>({chunk})[{c0}, {c1}]"
+            ),
+        );
+        self.pass(f, &ni, &channels, false);
+        f.close_n(2);
+    }
+
+    /// Every block of columns, and within it every block of output
+    /// channels, summed over the input channels `channels` (affine bounds).
+    /// The columns left after the whole blocks are one block with masks.
+    fn pass(&self, f: &mut FunctionText, ni: &str, channels: &(String, String), from_bias: bool) {
+        let width = VECTORS * LANES;
+        let columns = self.known.1;
+        if columns.is_none_or(|columns| columns >= width) {
+            self.whole_blocks(f, ni, channels, from_bias);
+        }
+        if columns.is_none_or(|columns| columns % width != 0) {
+            self.last_block(f, ni, channels, from_bias);
+        }
+    }
+
+    /// The blocks of [`VECTORS`] whole vectors.
+    fn whole_blocks(
+        &self,
+        f: &mut FunctionText,
+        ni: &str,
+        channels: &(String, String),
+        from_bias: bool,
+    ) {
+        let (p0, p1) = &self.columns;
+        let width = VECTORS * LANES;
+        let block = f.open_for(
+            "0",
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) floordiv {width})>()[{p0}, {p1}]"),
+        );
+        let x0 = f.assign(
+            "x",
+            format!("affine.apply affine_map<(d0)[s0] -> (d0 * {width} + s0)>({block})[{p0}]"),
+        );
+        self.blocks(f, ni, &x0, None, channels, from_bias);
+        f.close();
+    }
+
+    /// The columns after the whole blocks, if any: one block with masks.
+    fn last_block(
+        &self,
+        f: &mut FunctionText,
+        ni: &str,
+        channels: &(String, String),
+        from_bias: bool,
+    ) {
+        let (p0, p1) = &self.columns;
+        let width = VECTORS * LANES;
+        f.open_for(
+            "0",
+            format!(
+                "affine_map<()[s0, s1] -> (((s1 - s0) mod {width}) ceildiv {width})>()[{p0}, {p1}]"
+            ),
+        );
+        let x0 = f.assign(
+            "x",
+            format!(
+                "affine.apply affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {width}) * {width})>()[{p0}, {p1}]"
+            ),
+        );
+        let masks: Vec<String> = (0..VECTORS)
+            .map(|j| {
+                let lanes = f.assign(
+                    "n",
+                    format!(
+                        "affine.apply affine_map<()[s0, s1] -> (s1 - s0 - {})>()[{x0}, {p1}]",
+                        j * LANES
+                    ),
+                );
+                // Lanes at or past the count are off (all of them for a
+                // count of zero or less).
+                f.assign(
+                    "m",
+                    format!("vector.create_mask {lanes} : vector<{LANES}xi1>"),
+                )
+            })
+            .collect();
+        self.blocks(f, ni, &x0, Some(&masks), channels, from_bias);
+        f.close();
+    }
+
+    /// The block of columns at `x0` for every block of output channels.
+    fn blocks(
+        &self,
+        f: &mut FunctionText,
+        ni: &str,
+        x0: &str,
+        masks: Option<&[String]>,
+        channels_in: &(String, String),
+        from_bias: bool,
+    ) {
+        let (k0, k1) = &self.channels_out;
+        blocked_channels(f, (k0, k1), CHANNELS, |f, channels| {
+            self.block(f, ni, channels, x0, masks, channels_in, from_bias);
+        });
+    }
+
+    /// Output `channels` at the [`VECTORS`] vectors of columns from `x0`,
+    /// summed over `channels_in`.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        f: &mut FunctionText,
+        ni: &str,
+        channels: &[String],
+        x0: &str,
+        masks: Option<&[String]>,
+        channels_in: &(String, String),
+        from_bias: bool,
+    ) {
+        let vector = format!("vector<{LANES}xf32>");
+        let columns: Vec<String> = (0..VECTORS)
+            .map(|j| format!("{x0} + {}", j * LANES))
+            .collect();
+        let mask = |j: usize| masks.map(|masks| masks[j].as_str());
+        let mut accs = Vec::new();
+        for channel in channels {
+            if from_bias {
+                let start = match self.bias {
+                    Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                    None => f.f32(0.0),
+                };
+                let splat = f.assign("b", format!("vector.broadcast {start} : f32 to {vector}"));
+                accs.extend(std::iter::repeat_n(splat, columns.len()));
+            } else {
+                for (j, x) in columns.iter().enumerate() {
+                    let at = [ni.to_string(), channel.clone(), x.clone()];
+                    accs.push(load(f, &self.out, &at, mask(j)));
+                }
+            }
+        }
+        let reduction = Reduction::open(f, std::slice::from_ref(channels_in), &accs, &vector);
+        let ci = reduction.ivs[0].clone();
+        let inputs: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(j, x)| {
+                let at = [ni.to_string(), ci.clone(), x.clone()];
+                load(f, &self.input, &at, mask(j))
+            })
+            .collect();
+        let mut sums = reduction.inner.clone();
+        for (i, channel) in channels.iter().enumerate() {
+            let weight = self
+                .filter
+                .load(f, &[channel.clone(), ci.clone(), "0".into(), "0".into()]);
+            let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
+            for (j, input) in inputs.iter().enumerate() {
+                let acc = &mut sums[i * columns.len() + j];
+                *acc = f.assign(
+                    "s",
+                    format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+                );
+            }
+        }
+        let results = reduction.close(f, &sums);
+        for (i, channel) in channels.iter().enumerate() {
+            for (j, x) in columns.iter().enumerate() {
+                let at = [ni.to_string(), channel.clone(), x.clone()];
+                store(f, &self.out, &at, &results[i * columns.len() + j], mask(j));
+            }
+        }
+    }
+}
+
+/// The vector at `at` of `view`, only the lanes of `mask` when given.
+fn load(f: &mut FunctionText, view: &View, at: &[String], mask: Option<&str>) -> String {
+    let ty = memref_type(&view.shape);
+    match mask {
+        None => f.assign(
+            "x",
+            format!(
+                "affine.vector_load {}[{}] : {ty}, vector<{LANES}xf32>",
+                view.name,
+                view.at(at)
+            ),
+        ),
+        Some(mask) => {
+            let indices = indices(f, &view.relative(at));
+            let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
+            f.assign(
+                "x",
+                format!(
+                    "vector.maskedload {}[{indices}], {mask}, {zero} : {ty}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
+                    view.name
+                ),
+            )
+        }
+    }
+}
+
+/// Stores `value` at `at` of `view`, only the lanes of `mask` when given.
+fn store(f: &mut FunctionText, view: &View, at: &[String], value: &str, mask: Option<&str>) {
+    let ty = memref_type(&view.shape);
+    match mask {
+        None => f.line(format!(
+            "affine.vector_store {value}, {}[{}] : {ty}, vector<{LANES}xf32>",
+            view.name,
+            view.at(at)
+        )),
+        Some(mask) => {
+            let indices = indices(f, &view.relative(at));
+            f.line(format!(
+                "vector.maskedstore {}[{indices}], {mask}, {value} : {ty}, vector<{LANES}xi1>, vector<{LANES}xf32>",
+                view.name
+            ));
+        }
+    }
+}
