@@ -243,7 +243,7 @@ pub fn conv2d(
     bias: Option<&View>,
     out: &View,
 ) -> bool {
-    if super::pointwise::conv2d(f, shape, input, filter, bias, out) {
+    if super::product::conv2d(f, shape, input, filter, bias, out) {
         return true;
     }
     if !(1..=2).contains(&shape.strides[1]) {

@@ -265,7 +265,7 @@ pub fn conv2d(
     } else {
         let operands = (input, filter, ins.get(2));
         super::conv::conv2d_pixel(f, &blocked, operands, out, frame, part)
-            || super::pointwise::conv2d_tile(f, &blocked, operands, out, frame, part)
+            || super::product::conv2d_tile(f, &blocked, operands, out, frame, part)
             || super::conv::conv2d_tile(f, &blocked, operands, out, frame, part)
     };
     if done {

@@ -15,7 +15,7 @@
 
 pub mod conv;
 pub mod kernels;
-pub mod pointwise;
+pub mod product;
 pub mod staged;
 pub mod text;
 

@@ -1,24 +1,35 @@
-//! 1x1 convolutions as products of matrices, blocked for the caches.
+//! Convolutions as sums of products of matrices, blocked for the caches.
 //!
 //! Without padding, a 1x1 convolution of an `[n, c, h, w]` input is, per
 //! batch, the product of the `[k, c]` filter and the `[c, h * w]` input: the
 //! pixels are the columns. With a stride the input is first subsampled into
 //! a buffer of its own, so that the product reads whole rows.
 //!
-//! The product is computed in passes over [`CHANNEL_CHUNK`] input channels.
-//! Within a pass, each block of columns keeps its input (a few vectors by
-//! the chunk's channels) in L1 while every block of output channels reads it;
-//! a block of output channels by column vectors holds 12 accumulators in
-//! registers over the chunk's reduction. The first pass starts from the
-//! bias, later ones from the partial sums in the output, so the filter
-//! streams through once per pass and the input once overall. Blocks do not
-//! overlap (the last vector of a row is masked), since a column computed
-//! twice would add a chunk twice.
+//! A convolution of stride 1 with a larger kernel is a sum of such products,
+//! one per tap, each reading the input shifted. Its input is copied into a
+//! buffer with the padding written out as zeros, so that in that buffer's
+//! rows, merged into one, a tap is one constant shift: output pixel `(y, x)`
+//! is column `y * wp + x` (`wp` the padded width), and tap `(ky, kx)` reads
+//! column `y * wp + x + ky * dh * wp + kx * dw`. The output is computed on
+//! the same grid, `wp` columns a row of which the last `wp - ow` are not
+//! pixels, into a buffer whose pixels are then copied out. Every load and
+//! store reads whole vectors with no masks, but the last block's.
+//!
+//! The product is computed in passes over a chunk of input channels
+//! ([`channel_chunk`]). Within a pass, each block of columns keeps its input
+//! (a few vectors by the chunk's channels and taps) in L1 while every block
+//! of output channels reads it; a block of output channels by column vectors
+//! holds 12 accumulators in registers over the chunk's reduction. The first
+//! pass starts from the bias, later ones from the partial sums in the
+//! output, so the filter streams through once per pass and the input once
+//! overall. Blocks do not overlap (the last vector of a row is masked),
+//! since a column computed twice would add a chunk twice.
 //!
 //! The general kernel ([`super::conv`]) sums all input channels in
 //! registers, so on deep layers (1024 or 2048 channels) each block's input
 //! no longer fits in L1, and every block of output channels reads it from
-//! L2 again; with a stride it loads two vectors per vector of outputs.
+//! L2 again; it masks the loads of a row's first and last vectors at every
+//! tap, and with a stride loads two vectors per vector of outputs.
 
 use super::{
     conv::{self, ConvShape, LANES, Reduction, blocked_channels, collapse, frame_symbols, indices},
@@ -26,27 +37,65 @@ use super::{
     text::{FunctionText, memref_type},
 };
 
-/// Input channels summed per pass: a block's input, three vectors by this
-/// many channels (12 KiB), stays in L1 while every block of output channels
-/// reads it.
-const CHANNEL_CHUNK: i64 = 128;
+/// Bytes of input a block reads in one pass, which stay in L1 while every
+/// block of output channels reads them: 128 channels of a 1x1 block's three
+/// vectors.
+const PASS_BYTES: i64 = 12 << 10;
 
 /// Column vectors per block.
 const VECTORS: i64 = 3;
 
 /// Output channels per block: with [`VECTORS`] vectors each, 12
-/// accumulators, and per input channel 3 vector loads and 4 broadcast
-/// weights for 12 multiply-adds.
+/// accumulators, and per input channel and tap 3 vector loads and 4
+/// broadcast weights for 12 multiply-adds.
 const CHANNELS: i64 = 4;
 
-/// Whether a convolution is a product of matrices once its input is
-/// subsampled: 1x1, without padding or groups.
-fn is_pointwise(shape: &ConvShape) -> bool {
-    shape.kernel == [1, 1] && shape.pads == [0, 0] && shape.groups == 1
+/// Input channels per pass: a block reads, per channel, one stretch of
+/// its columns (with the row taps' reach) per kernel row.
+fn channel_chunk(shape: &ConvShape) -> i64 {
+    let [kh, kw] = shape.kernel;
+    let reach = VECTORS * LANES + (kw - 1) * shape.dilations[1];
+    (PASS_BYTES / (kh * reach * 4)).clamp(8, 128) / 8 * 8
+}
+
+/// How a whole convolution becomes a product, if it can.
+enum Form {
+    /// 1x1 without padding: the input's rows as they are, or subsampled.
+    Pointwise,
+    /// Stride 1 with a larger kernel or padding: a padded copy of the input
+    /// and an output on the padded grid.
+    Shifted {
+        /// Rows and columns of the padded input.
+        padded: [i64; 2],
+    },
+}
+
+impl Form {
+    fn of(shape: &ConvShape) -> Option<Self> {
+        if shape.groups != 1 {
+            return None;
+        }
+        if shape.kernel == [1, 1] && shape.pads == [0, 0] {
+            return Some(Form::Pointwise);
+        }
+        if shape.strides != [1, 1] {
+            return None;
+        }
+        let [_, _, h, w] = shape.input;
+        let [_, _, oh, ow] = shape.output;
+        let [kh, kw] = shape.kernel;
+        let [dh, dw] = shape.dilations;
+        let [pt, pl] = shape.pads;
+        let padded = [oh + (kh - 1) * dh, ow + (kw - 1) * dw];
+        // The padding after the input (bottom, right) is what the output
+        // size leaves; it is never negative for a valid convolution.
+        (padded[0] >= pt + h && padded[1] >= pl + w).then_some(Form::Shifted { padded })
+    }
 }
 
 /// Emits the convolution of whole tensors if it is a 1x1 convolution
-/// without padding or groups (`false`: nothing was written).
+/// without padding, or one of stride 1, and has no groups (`false`:
+/// nothing was written).
 pub fn conv2d(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -55,29 +104,60 @@ pub fn conv2d(
     bias: Option<&View>,
     out: &View,
 ) -> bool {
-    if !is_pointwise(shape) {
+    let Some(form) = Form::of(shape) else {
         return false;
-    }
+    };
     let [n, c, _, _] = shape.input;
     let [_, k, oh, ow] = shape.output;
-    let subsampled = (shape.strides != [1, 1]).then(|| subsample(f, shape, input));
-    let input = subsampled.as_ref().unwrap_or(input);
+    let [kh, kw] = shape.kernel;
+    let [dh, dw] = shape.dilations;
+    let mut buffers = Vec::new();
+    let (input, width, grid) = match form {
+        Form::Pointwise if shape.strides == [1, 1] => (input.clone(), ow, out.clone()),
+        Form::Pointwise => {
+            let sub = subsample(f, shape, input);
+            buffers.push(sub.clone());
+            (sub, ow, out.clone())
+        }
+        Form::Shifted { padded } => {
+            let padded_input = pad(f, shape, input, padded);
+            let grid = allocate(f, vec![n, k, oh, padded[1]]);
+            buffers.extend([padded_input.clone(), grid.clone()]);
+            (padded_input, padded[1], grid)
+        }
+    };
+    let input_columns = input.shape[2] * input.shape[3];
+    let columns = (oh - 1) * width + ow;
     let mut range = |extent: i64| (f.index(0), f.index(extent));
-    let (batch, channels_out, channels_in, columns) =
-        (range(n), range(k), range(c), range(oh * ow));
+    let (batch, channels_out, channels_in, column_range) =
+        (range(n), range(k), range(c), range(columns));
     let product = Product {
-        known: (Some(c), Some(oh * ow)),
-        input: collapse(f, input, [n, c, oh * ow]),
+        known: (Some(c), Some(columns)),
+        chunk: channel_chunk(shape),
+        input: collapse(f, &input, [n, c, input_columns]),
         filter,
         bias,
-        out: collapse(f, out, [n, k, oh * ow]),
+        out: collapse(f, &grid, [n, k, oh * width]),
         channels_out,
         channels_in,
-        columns,
+        columns: column_range,
         from_bias: true,
+        taps: Taps {
+            rows: kh,
+            columns: kw,
+            row_shift: dh * width,
+            column_shift: dw,
+        },
     };
     product.emit(f, &batch);
-    if let Some(buffer) = subsampled {
+    if !matches!(form, Form::Pointwise) {
+        // The pixels of the padded grid's rows.
+        let ivs = f.open_nest(&[n, k, oh, ow]);
+        let value = grid.load(f, &ivs);
+        out.store(f, &value, &ivs);
+        f.close_n(4);
+    }
+    for buffer in buffers {
         f.line(format!(
             "memref.dealloc {} : {}",
             buffer.name,
@@ -85,6 +165,41 @@ pub fn conv2d(
         ));
     }
     true
+}
+
+/// A buffer of `shape` on the heap (freed by the caller).
+fn allocate(f: &mut FunctionText, shape: Vec<i64>) -> View {
+    let name = f.assign(
+        "buf",
+        format!(
+            "memref.alloc() {{alignment = 64 : i64}} : {}",
+            memref_type(&shape)
+        ),
+    );
+    View::whole(name, shape)
+}
+
+/// The input with its padding written out as zeros, in a buffer of
+/// `padded` rows and columns.
+fn pad(f: &mut FunctionText, shape: &ConvShape, input: &View, padded: [i64; 2]) -> View {
+    let [n, c, h, w] = shape.input;
+    let [pt, pl] = shape.pads;
+    let buffer = allocate(f, vec![n, c, padded[0], padded[1]]);
+    let zero = f.f32(0.0);
+    let ivs = f.open_nest(&buffer.shape);
+    buffer.store(f, &zero, &ivs);
+    f.close_n(4);
+    let ivs = f.open_nest(&[n, c, h, w]);
+    let value = input.load(f, &ivs);
+    let at = [
+        ivs[0].clone(),
+        ivs[1].clone(),
+        format!("{} + {pt}", ivs[2]),
+        format!("{} + {pl}", ivs[3]),
+    ];
+    buffer.store(f, &value, &at);
+    f.close_n(4);
+    buffer
 }
 
 /// The tile kernel of a staged region's 1x1 convolution (stride 1): when
@@ -102,7 +217,7 @@ pub fn conv2d_tile(
     frame: &Frame,
     part: ConvPart,
 ) -> bool {
-    if !is_pointwise(shape)
+    if !matches!(Form::of(shape), Some(Form::Pointwise))
         || shape.strides != [1, 1]
         || !conv::tile_kernel_applies(shape, out, part)
         || input.shape.len() != 4
@@ -142,6 +257,8 @@ pub fn conv2d_tile(
     };
     let columns = (pixel(f, &h0), pixel(f, &h1));
     let product = Product {
+        chunk: channel_chunk(shape),
+        taps: Taps::ONE,
         known: (
             frame
                 .reduce
@@ -171,16 +288,8 @@ fn subsample(f: &mut FunctionText, shape: &ConvShape, input: &View) -> View {
     let [n, c, _, _] = shape.input;
     let [_, _, oh, ow] = shape.output;
     let [sh, sw] = shape.strides;
-    let dims = vec![n, c, oh, ow];
-    let name = f.assign(
-        "sub",
-        format!(
-            "memref.alloc() {{alignment = 64 : i64}} : {}",
-            memref_type(&dims)
-        ),
-    );
-    let buffer = View::whole(name, dims.clone());
-    let ivs = f.open_nest(&dims);
+    let buffer = allocate(f, vec![n, c, oh, ow]);
+    let ivs = f.open_nest(&buffer.shape);
     let value = input.load(
         f,
         &[
@@ -193,6 +302,27 @@ fn subsample(f: &mut FunctionText, shape: &ConvShape, input: &View) -> View {
     buffer.store(f, &value, &ivs);
     f.close_n(4);
     buffer
+}
+
+/// The kernel's taps as shifts of the merged row.
+#[derive(Clone, Copy)]
+struct Taps {
+    rows: i64,
+    columns: i64,
+    /// Columns of the merged row between kernel rows.
+    row_shift: i64,
+    /// Columns between kernel columns.
+    column_shift: i64,
+}
+
+impl Taps {
+    /// A 1x1 kernel's one tap.
+    const ONE: Taps = Taps {
+        rows: 1,
+        columns: 1,
+        row_shift: 0,
+        column_shift: 0,
+    };
 }
 
 /// The product of the filter and a stretch of columns of the collapsed
@@ -211,9 +341,13 @@ struct Product<'a> {
     /// the output.
     from_bias: bool,
     /// The number of input channels and of columns, where known when
-    /// compiling: loops known to be empty are left out (MLIR's canonicalizer can empty the bounds of loops
-    /// nested in them, which the verifier then rejects).
+    /// compiling: loops known to be empty are left out (MLIR's
+    /// canonicalizer can empty the bounds of loops nested in them, which
+    /// the verifier then rejects).
     known: (Option<i64>, Option<i64>),
+    /// Input channels per pass.
+    chunk: i64,
+    taps: Taps,
 }
 
 impl Product<'_> {
@@ -221,12 +355,8 @@ impl Product<'_> {
     fn emit(&self, f: &mut FunctionText, batch: &(String, String)) {
         let ni = f.open_for(&batch.0, &batch.1);
         let (c0, c1) = &self.channels_in;
-        if self.from_bias
-            && self
-                .known
-                .0
-                .is_some_and(|channels| channels <= CHANNEL_CHUNK)
-        {
+        let chunk_size = self.chunk;
+        if self.from_bias && self.known.0.is_some_and(|channels| channels <= chunk_size) {
             let all = self.channels_in.clone();
             self.pass(f, &ni, &all, true);
             f.close();
@@ -235,7 +365,7 @@ impl Product<'_> {
         let later = if self.from_bias {
             let first = (
                 c0.clone(),
-                format!("min affine_map<()[s0, s1] -> (s0 + {CHANNEL_CHUNK}, s1)>()[{c0}, {c1}]"),
+                format!("min affine_map<()[s0, s1] -> (s0 + {chunk_size}, s1)>()[{c0}, {c1}]"),
             );
             self.pass(f, &ni, &first, true);
             "1"
@@ -244,12 +374,12 @@ impl Product<'_> {
         };
         let chunk = f.open_for(
             later,
-            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {CHANNEL_CHUNK})>()[{c0}, {c1}]"),
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {chunk_size})>()[{c0}, {c1}]"),
         );
         let channels = (
-            format!("affine_map<(d0)[s0] -> (d0 * {CHANNEL_CHUNK} + s0)>({chunk})[{c0}]"),
+            format!("affine_map<(d0)[s0] -> (d0 * {chunk_size} + s0)>({chunk})[{c0}]"),
             format!(
-                "min affine_map<(d0)[s0, s1] -> (d0 * {CHANNEL_CHUNK} + s0 + {CHANNEL_CHUNK}, s1)>({chunk})[{c0}, {c1}]"
+                "min affine_map<(d0)[s0, s1] -> (d0 * {chunk_size} + s0 + {chunk_size}, s1)>({chunk})[{c0}, {c1}]"
             ),
         );
         self.pass(f, &ni, &channels, false);
@@ -385,28 +515,36 @@ impl Product<'_> {
                 }
             }
         }
-        let reduction = Reduction::open(f, std::slice::from_ref(channels_in), &accs, &vector);
-        let ci = reduction.ivs[0].clone();
-        let inputs: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(j, x)| {
-                let at = [ni.to_string(), ci.clone(), x.clone()];
-                load(f, &self.input, &at, mask(j))
-            })
-            .collect();
+        let taps = self.taps;
+        let bounds = [channels_in.clone(), ("0".into(), taps.rows.to_string())];
+        let reduction = Reduction::open(f, &bounds, &accs, &vector);
+        let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
         let mut sums = reduction.inner.clone();
-        for (i, channel) in channels.iter().enumerate() {
-            let weight = self
-                .filter
-                .load(f, &[channel.clone(), ci.clone(), "0".into(), "0".into()]);
-            let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
-            for (j, input) in inputs.iter().enumerate() {
-                let acc = &mut sums[i * columns.len() + j];
-                *acc = f.assign(
-                    "s",
-                    format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+        // The kernel row's taps unrolled: each reads the block's columns
+        // shifted by a constant.
+        for kx in 0..taps.columns {
+            let shift = format!("{ky} * {} + {}", taps.row_shift, kx * taps.column_shift);
+            let inputs: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(j, x)| {
+                    let at = [ni.to_string(), ci.clone(), format!("{x} + {shift}")];
+                    load(f, &self.input, &at, mask(j))
+                })
+                .collect();
+            for (i, channel) in channels.iter().enumerate() {
+                let weight = self.filter.load(
+                    f,
+                    &[channel.clone(), ci.clone(), ky.clone(), kx.to_string()],
                 );
+                let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
+                for (j, input) in inputs.iter().enumerate() {
+                    let acc = &mut sums[i * columns.len() + j];
+                    *acc = f.assign(
+                        "s",
+                        format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+                    );
+                }
             }
         }
         let results = reduction.close(f, &sums);
