@@ -26,6 +26,11 @@
 //! Staged regions call tile kernels on arena windows whose position changes
 //! with the step: [`conv2d_tile`] computes its masks at run time, and
 //! [`conv2d_pixel`] covers steps of one pixel.
+//!
+//! Convolutions without groups that are 1x1 or of stride 1 run as sums of
+//! products of matrices instead ([`super::product`]), which keep 12
+//! accumulators and read no masks but at the end of the output; this
+//! kernel covers the rest: strided, grouped (depthwise) and tile steps.
 
 use super::{
     kernels::{ConvPart, Frame, View},
@@ -447,7 +452,7 @@ pub fn conv2d_tile(
 
 /// Whether [`conv2d_tile`] covers a convolution's part on an output
 /// buffer shaped like `out` (for any frame).
-pub(super) fn tile_kernel_applies(shape: &ConvShape, out: &View, part: ConvPart) -> bool {
+fn tile_kernel_applies(shape: &ConvShape, out: &View, part: ConvPart) -> bool {
     // Windows narrower than half a vector (a step of one pixel) would fill
     // a lane or two of eight: the plain kernel does better there.
     (1..=2).contains(&shape.strides[1])

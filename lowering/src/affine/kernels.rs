@@ -260,59 +260,65 @@ pub fn conv2d(
         && input.origin.is_empty()
         && *frame == Frame::whole(&out.shape)
         && out.shape == blocked.output;
+    // The plain loops: the fallback of the blocked kernels, and of the
+    // product's tile steps whose frame is not whole rows.
+    let plain = |f: &mut FunctionText| {
+        let (cg, kg) = (c / groups, k / groups);
+        let ivs = frame.open(f, 0..2);
+        let (ni, ki) = (&ivs[0], &ivs[1]);
+        if part != ConvPart::Accumulate {
+            let init = match ins.get(2) {
+                Some(bias) => bias.load(f, std::slice::from_ref(ki)),
+                None => f.f32(0.0),
+            };
+            let yx = frame.open(f, 2..4);
+            out.store(
+                f,
+                &init,
+                &[ni.clone(), ki.clone(), yx[0].clone(), yx[1].clone()],
+            );
+            f.close_n(2);
+        }
+        if part == ConvPart::Init {
+            f.close_n(2);
+            return;
+        }
+        let ci = match &frame.reduce {
+            Some((lower, upper)) => f.open_for(lower, upper),
+            None => f.open_for("0", cg.to_string()),
+        };
+        let ky = f.open_for("0", kh.to_string());
+        let (lo, hi) =
+            valid_range_within(&ky, frame.lower(2), (frame.upper(2, oh), oh), h, sh, dh, pt);
+        let y = f.open_for(lo, hi);
+        let kx = f.open_for("0", kw.to_string());
+        let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
+        let (lo, hi) =
+            valid_range_within(&kx, frame.lower(3), (frame.upper(3, ow), ow), w, sw, dw, pl);
+        let x = f.open_for(lo, hi);
+        let channel = format!("({ki} floordiv {kg}) * {cg} + {ci}");
+        let row = format!("{y} * {sh} + {ky} * {dh} - {pt}");
+        let col = format!("{x} * {sw} + {kx} * {dw} - {pl}");
+        let value = input.load(f, &[ni.clone(), channel, row, col]);
+        let at = [ni.clone(), ki.clone(), y.clone(), x.clone()];
+        let acc = out.load(f, &at);
+        let product = binary(f, "mulf", &value, &weight);
+        let sum = binary(f, "addf", &acc, &product);
+        out.store(f, &sum, &at);
+        f.close_n(5);
+        f.close_n(2);
+    };
     let done = if whole {
         super::conv::conv2d(f, &blocked, input, filter, ins.get(2), out)
     } else {
         let operands = (input, filter, ins.get(2));
         super::conv::conv2d_pixel(f, &blocked, operands, out, frame, part)
-            || super::product::conv2d_tile(f, &blocked, operands, out, frame, part)
+            || super::product::conv2d_tile(f, &blocked, operands, out, frame, part, &plain)
             || super::conv::conv2d_tile(f, &blocked, operands, out, frame, part)
     };
-    if done {
-        return Ok(());
+    if !done {
+        plain(f);
     }
-    let (cg, kg) = (c / groups, k / groups);
-    let ivs = frame.open(f, 0..2);
-    let (ni, ki) = (&ivs[0], &ivs[1]);
-    if part != ConvPart::Accumulate {
-        let init = match ins.get(2) {
-            Some(bias) => bias.load(f, std::slice::from_ref(ki)),
-            None => f.f32(0.0),
-        };
-        let yx = frame.open(f, 2..4);
-        out.store(
-            f,
-            &init,
-            &[ni.clone(), ki.clone(), yx[0].clone(), yx[1].clone()],
-        );
-        f.close_n(2);
-    }
-    if part == ConvPart::Init {
-        f.close_n(2);
-        return Ok(());
-    }
-    let ci = match &frame.reduce {
-        Some((lower, upper)) => f.open_for(lower, upper),
-        None => f.open_for("0", cg.to_string()),
-    };
-    let ky = f.open_for("0", kh.to_string());
-    let (lo, hi) = valid_range_within(&ky, frame.lower(2), (frame.upper(2, oh), oh), h, sh, dh, pt);
-    let y = f.open_for(lo, hi);
-    let kx = f.open_for("0", kw.to_string());
-    let weight = filter.load(f, &[ki.clone(), ci.clone(), ky.clone(), kx.clone()]);
-    let (lo, hi) = valid_range_within(&kx, frame.lower(3), (frame.upper(3, ow), ow), w, sw, dw, pl);
-    let x = f.open_for(lo, hi);
-    let channel = format!("({ki} floordiv {kg}) * {cg} + {ci}");
-    let row = format!("{y} * {sh} + {ky} * {dh} - {pt}");
-    let col = format!("{x} * {sw} + {kx} * {dw} - {pl}");
-    let value = input.load(f, &[ni.clone(), channel, row, col]);
-    let at = [ni.clone(), ki.clone(), y.clone(), x.clone()];
-    let acc = out.load(f, &at);
-    let product = binary(f, "mulf", &value, &weight);
-    let sum = binary(f, "addf", &acc, &product);
-    out.store(f, &sum, &at);
-    f.close_n(5);
-    f.close_n(2);
     Ok(())
 }
 

@@ -21,9 +21,12 @@
 //! of output channels reads it; a block of output channels by column vectors
 //! holds 12 accumulators in registers over the chunk's reduction. The first
 //! pass starts from the bias, later ones from the partial sums in the
-//! output, so the filter streams through once per pass and the input once
-//! overall. Blocks do not overlap (the last vector of a row is masked),
-//! since a column computed twice would add a chunk twice.
+//! output (one pass's code for all of them, choosing with a `select`), so
+//! the filter streams through once per pass and the input once overall.
+//! Blocks do not overlap (the last vector of a row is masked), since a
+//! column computed twice would add a chunk twice. The taps are loops,
+//! which LLVM unrolls: unrolled in MLIR, they made compiling ResNet-50 a
+//! tenth slower for no faster code.
 //!
 //! The general kernel ([`super::conv`]) sums all input channels in
 //! registers, so on deep layers (1024 or 2048 channels) each block's input
@@ -206,9 +209,11 @@ fn pad(f: &mut FunctionText, shape: &ConvShape, input: &View, padded: [i64; 2]) 
 /// the step's frame spans whole rows of the output buffer and the input
 /// window lies at the same rows and columns, the frame's rows are one
 /// stretch of columns in both buffers, and the product runs on them; other
-/// steps run [`conv::conv2d_tile`], decided at run time. `false` (nothing
-/// written) when the convolution is not a 1x1 one or the buffers differ in
-/// shape.
+/// steps run `general` (the plain loops), decided at run time. Those steps
+/// are rare in the zoo's schedules; the blocked tile kernel there
+/// ([`conv::conv2d_tile`]) made these kernels twice as long, and compiling
+/// GoogLeNet and Inception-v3 a third slower. `false` (nothing written)
+/// when the convolution is not a 1x1 one or the buffers differ in shape.
 pub fn conv2d_tile(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -216,11 +221,13 @@ pub fn conv2d_tile(
     out: &View,
     frame: &Frame,
     part: ConvPart,
+    general: &dyn Fn(&mut FunctionText),
 ) -> bool {
     if !matches!(Form::of(shape), Some(Form::Pointwise))
         || shape.strides != [1, 1]
-        || !conv::tile_kernel_applies(shape, out, part)
+        || part == ConvPart::Init
         || input.shape.len() != 4
+        || out.shape.len() != 4
         || input.shape[2..] != out.shape[2..]
     {
         return false;
@@ -277,8 +284,7 @@ pub fn conv2d_tile(
     };
     product.emit(f, &batch);
     f.else_branch();
-    let general = conv::conv2d_tile(f, shape, (input, filter, bias), out, frame, part);
-    debug_assert!(general, "tile_kernel_applies holds");
+    general(f);
     f.close();
     true
 }
@@ -350,6 +356,17 @@ struct Product<'a> {
     taps: Taps,
 }
 
+/// Where a pass's sums start.
+enum Start {
+    /// The bias (or zero): the only pass, or the first.
+    Bias,
+    /// The partial sums in the output.
+    Output,
+    /// The bias where the `i1` value is true (the first pass), else the
+    /// partial sums.
+    BiasIf(String),
+}
+
 impl Product<'_> {
     /// Every batch in `batch`, in passes over the input channels.
     fn emit(&self, f: &mut FunctionText, batch: &(String, String)) {
@@ -358,22 +375,12 @@ impl Product<'_> {
         let chunk_size = self.chunk;
         if self.from_bias && self.known.0.is_some_and(|channels| channels <= chunk_size) {
             let all = self.channels_in.clone();
-            self.pass(f, &ni, &all, true);
+            self.pass(f, &ni, &all, &Start::Bias);
             f.close();
             return;
         }
-        let later = if self.from_bias {
-            let first = (
-                c0.clone(),
-                format!("min affine_map<()[s0, s1] -> (s0 + {chunk_size}, s1)>()[{c0}, {c1}]"),
-            );
-            self.pass(f, &ni, &first, true);
-            "1"
-        } else {
-            "0"
-        };
         let chunk = f.open_for(
-            later,
+            "0",
             format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {chunk_size})>()[{c0}, {c1}]"),
         );
         let channels = (
@@ -382,21 +389,30 @@ impl Product<'_> {
                 "min affine_map<(d0)[s0, s1] -> (d0 * {chunk_size} + s0 + {chunk_size}, s1)>({chunk})[{c0}, {c1}]"
             ),
         );
-        self.pass(f, &ni, &channels, false);
+        // One pass's code for every chunk: the first picks the bias over
+        // the output's (not yet written) contents, which halves the code
+        // the kernel compiles to.
+        let start = if self.from_bias {
+            let zero = f.index(0);
+            Start::BiasIf(f.assign("first", format!("arith.cmpi eq, {chunk}, {zero} : index")))
+        } else {
+            Start::Output
+        };
+        self.pass(f, &ni, &channels, &start);
         f.close_n(2);
     }
 
     /// Every block of columns, and within it every block of output
     /// channels, summed over the input channels `channels` (affine bounds).
     /// The columns left after the whole blocks are one block with masks.
-    fn pass(&self, f: &mut FunctionText, ni: &str, channels: &(String, String), from_bias: bool) {
+    fn pass(&self, f: &mut FunctionText, ni: &str, channels: &(String, String), start: &Start) {
         let width = VECTORS * LANES;
         let columns = self.known.1;
         if columns.is_none_or(|columns| columns >= width) {
-            self.whole_blocks(f, ni, channels, from_bias);
+            self.whole_blocks(f, ni, channels, start);
         }
         if columns.is_none_or(|columns| columns % width != 0) {
-            self.last_block(f, ni, channels, from_bias);
+            self.last_block(f, ni, channels, start);
         }
     }
 
@@ -406,7 +422,7 @@ impl Product<'_> {
         f: &mut FunctionText,
         ni: &str,
         channels: &(String, String),
-        from_bias: bool,
+        start: &Start,
     ) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
@@ -418,7 +434,7 @@ impl Product<'_> {
             "x",
             format!("affine.apply affine_map<(d0)[s0] -> (d0 * {width} + s0)>({block})[{p0}]"),
         );
-        self.blocks(f, ni, &x0, None, channels, from_bias);
+        self.blocks(f, ni, &x0, None, channels, start);
         f.close();
     }
 
@@ -428,7 +444,7 @@ impl Product<'_> {
         f: &mut FunctionText,
         ni: &str,
         channels: &(String, String),
-        from_bias: bool,
+        start: &Start,
     ) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
@@ -444,24 +460,8 @@ impl Product<'_> {
                 "affine.apply affine_map<()[s0, s1] -> (s0 + ((s1 - s0) floordiv {width}) * {width})>()[{p0}, {p1}]"
             ),
         );
-        let masks: Vec<String> = (0..VECTORS)
-            .map(|j| {
-                let lanes = f.assign(
-                    "n",
-                    format!(
-                        "affine.apply affine_map<()[s0, s1] -> (s1 - s0 - {})>()[{x0}, {p1}]",
-                        j * LANES
-                    ),
-                );
-                // Lanes at or past the count are off (all of them for a
-                // count of zero or less).
-                f.assign(
-                    "m",
-                    format!("vector.create_mask {lanes} : vector<{LANES}xi1>"),
-                )
-            })
-            .collect();
-        self.blocks(f, ni, &x0, Some(&masks), channels, from_bias);
+        let masks = masks_before(f, &x0, p1);
+        self.blocks(f, ni, &x0, Some(&masks), channels, start);
         f.close();
     }
 
@@ -473,11 +473,11 @@ impl Product<'_> {
         x0: &str,
         masks: Option<&[String]>,
         channels_in: &(String, String),
-        from_bias: bool,
+        start: &Start,
     ) {
         let (k0, k1) = &self.channels_out;
         blocked_channels(f, (k0, k1), CHANNELS, |f, channels| {
-            self.block(f, ni, channels, x0, masks, channels_in, from_bias);
+            self.block(f, ni, channels, x0, masks, channels_in, start);
         });
     }
 
@@ -492,7 +492,7 @@ impl Product<'_> {
         x0: &str,
         masks: Option<&[String]>,
         channels_in: &(String, String),
-        from_bias: bool,
+        start: &Start,
     ) {
         let vector = format!("vector<{LANES}xf32>");
         let columns: Vec<String> = (0..VECTORS)
@@ -501,29 +501,50 @@ impl Product<'_> {
         let mask = |j: usize| masks.map(|masks| masks[j].as_str());
         let mut accs = Vec::new();
         for channel in channels {
-            if from_bias {
-                let start = match self.bias {
-                    Some(bias) => bias.load(f, std::slice::from_ref(channel)),
-                    None => f.f32(0.0),
-                };
-                let splat = f.assign("b", format!("vector.broadcast {start} : f32 to {vector}"));
-                accs.extend(std::iter::repeat_n(splat, columns.len()));
-            } else {
-                for (j, x) in columns.iter().enumerate() {
-                    let at = [ni.to_string(), channel.clone(), x.clone()];
-                    accs.push(load(f, &self.out, &at, mask(j)));
+            let bias = match start {
+                Start::Output => None,
+                Start::Bias | Start::BiasIf(_) => {
+                    let value = match self.bias {
+                        Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                        None => f.f32(0.0),
+                    };
+                    Some(f.assign("b", format!("vector.broadcast {value} : f32 to {vector}")))
                 }
+            };
+            for (j, x) in columns.iter().enumerate() {
+                let at = [ni.to_string(), channel.clone(), x.clone()];
+                let acc = match (start, &bias) {
+                    (Start::Bias, Some(bias)) => bias.clone(),
+                    (Start::BiasIf(first), Some(bias)) => {
+                        let partial = load(f, &self.out, &at, mask(j));
+                        f.assign(
+                            "a",
+                            format!("arith.select {first}, {bias}, {partial} : {vector}"),
+                        )
+                    }
+                    _ => load(f, &self.out, &at, mask(j)),
+                };
+                accs.push(acc);
             }
         }
         let taps = self.taps;
-        let bounds = [channels_in.clone(), ("0".into(), taps.rows.to_string())];
+        let bounds = [
+            channels_in.clone(),
+            ("0".into(), taps.rows.to_string()),
+            ("0".into(), taps.columns.to_string()),
+        ];
         let reduction = Reduction::open(f, &bounds, &accs, &vector);
-        let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
+        let (ci, ky, kx) = (
+            reduction.ivs[0].clone(),
+            reduction.ivs[1].clone(),
+            reduction.ivs[2].clone(),
+        );
         let mut sums = reduction.inner.clone();
-        // The kernel row's taps unrolled: each reads the block's columns
-        // shifted by a constant.
-        for kx in 0..taps.columns {
-            let shift = format!("{ky} * {} + {}", taps.row_shift, kx * taps.column_shift);
+        // Each tap reads the block's columns shifted by a constant. The
+        // taps are loops: LLVM unrolls them, and the MLIR passes before it
+        // see a ninth of a 3x3's code.
+        {
+            let shift = format!("{ky} * {} + {kx} * {}", taps.row_shift, taps.column_shift);
             let inputs: Vec<String> = columns
                 .iter()
                 .enumerate()
@@ -533,10 +554,9 @@ impl Product<'_> {
                 })
                 .collect();
             for (i, channel) in channels.iter().enumerate() {
-                let weight = self.filter.load(
-                    f,
-                    &[channel.clone(), ci.clone(), ky.clone(), kx.to_string()],
-                );
+                let weight = self
+                    .filter
+                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
                 let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * columns.len() + j];
@@ -555,6 +575,26 @@ impl Product<'_> {
             }
         }
     }
+}
+
+/// The masks of the block of [`VECTORS`] vectors at `x0`: the lanes before
+/// column `end` (all of them off for a vector past it).
+fn masks_before(f: &mut FunctionText, x0: &str, end: &str) -> Vec<String> {
+    (0..VECTORS)
+        .map(|j| {
+            let lanes = f.assign(
+                "n",
+                format!(
+                    "affine.apply affine_map<(d0, d1) -> (d1 - d0 - {})>({x0}, {end})",
+                    j * LANES
+                ),
+            );
+            f.assign(
+                "m",
+                format!("vector.create_mask {lanes} : vector<{LANES}xi1>"),
+            )
+        })
+        .collect()
 }
 
 /// The vector at `at` of `view`, only the lanes of `mask` when given.

@@ -3,39 +3,41 @@
 // At 4 KiB the 1x1 conv is staged in steps of one row of 10 columns, its
 // 16 input channels streamed in one chunk (the arena has room for wider
 // chunks than the cost model's 8): a bias part (here zero), then per chunk
-// an accumulating tile kernel. Its output channels go in register
-// blocks of 4 (the resident filter holds all 32), then one at a time for
-// what is left of the frame. Which columns of a step lie inside the frame,
-// and which read inside the input row, depends on the step, so the masks
-// are computed at run time, once per block of 2 vectors (the window's 10
-// columns), outside the reduction.
+// an accumulating tile kernel. When a step's frame spans whole rows of the
+// output buffer, and the input window lies at the same rows and columns
+// (checked at run time on the frame and the windows' origins), the frame's
+// rows are one stretch of columns in both buffers, and the kernel is a
+// product of matrices on them: blocks of 3 vectors by 4 output channels
+// (12 accumulators, starting from the partial sums of earlier chunks),
+// then the output channels left over, then one block masked at the
+// stretch's end. Other steps run the plain loops.
+// CHECK: #[[WHOLE_ROWS:.*]] = affine_set<()[s0, s1, s2, s3, s4, s5] : (s0 - s3 == 0, s1 - s3 - 10 == 0, s4 - s2 == 0, s5 - s3 == 0)>
 // CHECK-LABEL: func.func private @df_tile_1_conv2d(
 // CHECK-SAME: memref<1x16x1x10xf32> {llvm.noalias}, %{{.*}}: memref<32x16x1x1xf32> {llvm.noalias}, %{{.*}}: memref<1x32x1x10xf32> {llvm.noalias}
-// CHECK-DAG: %[[LANES0:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
-// CHECK-DAG: %[[WIDTH:.*]] = arith.constant dense<20> : vector<8xi32>
+// CHECK: affine.if #[[WHOLE_ROWS]]()[
+// CHECK: %[[IN:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x16x1x10xf32> into memref<1x16x10xf32>
+// CHECK: %[[OUT:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x32x1x10xf32> into memref<1x32x10xf32>
+// Passes over the chunk's input channels, blocks of columns, blocks of
+// output channels.
+// CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %{{.*}}] {
+// CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %{{.*}}] {
 // CHECK: affine.for %[[KB:.*]] = 0 to #{{.*}}()[%[[K0:.*]], %[[K1:.*]]] {
-// CHECK-COUNT-4: affine.apply #{{.*}}(%[[KB]])[%[[K0]]]
-// CHECK: affine.for %[[BLOCK:.*]] = 0 to #{{.*}}()[%[[W0:.*]], %[[W1:.*]]] {
-// CHECK-NEXT: %[[X0:.*]] = affine.apply #{{.*}}(%[[BLOCK]])[%[[W0]]]
-// CHECK: %[[COLUMNS:.*]] = arith.addi %{{.*}}, %[[LANES0]] : vector<8xi32>
-// CHECK-NEXT: %[[IN_FRAME:.*]] = arith.cmpi slt, %[[COLUMNS]], %{{.*}} : vector<8xi32>
-// CHECK: arith.cmpi slt, %{{.*}}, %[[WIDTH]] : vector<8xi32>
-// The partial sums of earlier chunks are the accumulators' start: 4
-// channels x 2 vectors.
-// CHECK: vector.maskedload %{{.*}}, %[[IN_FRAME]], %{{.*}} : memref<1x32x1x10xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
-// CHECK-COUNT-7: vector.maskedload %{{.*}} : memref<1x32x1x10xf32>
-// CHECK: %{{.*}}:8 = affine.for %{{.*}} = %{{.*}} to %{{.*}} iter_args(
-// Each input vector is loaded once for the 4 channels.
-// CHECK-COUNT-2: vector.maskedload %{{.*}} : memref<1x16x1x10xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// CHECK-COUNT-12: affine.vector_load %[[OUT]]
+// CHECK: %{{.*}}:12 = affine.for %{{.*}} = #{{.*}} to min #{{.*}} iter_args(
+// CHECK-COUNT-3: affine.vector_load %[[IN]]
 // CHECK-NEXT: affine.load %{{.*}} : memref<32x16x1x1xf32>
 // CHECK-NEXT: vector.broadcast
-// CHECK-NEXT: vector.fma
-// CHECK-NEXT: vector.fma
-// CHECK: vector.maskedstore %{{.*}}, %[[IN_FRAME]], %{{.*}} : memref<1x32x1x10xf32>, vector<8xi1>, vector<8xf32>
-// CHECK-COUNT-7: vector.maskedstore %{{.*}} : memref<1x32x1x10xf32>
+// CHECK-COUNT-3: vector.fma
+// CHECK-COUNT-12: affine.vector_store %{{.*}}, %[[OUT]]
 // The channels left over, one at a time.
-// CHECK: affine.for %[[K:.*]] = #{{.*}}()[%[[K0]], %[[K1]]] to %[[K1]] {
-// CHECK: %{{.*}}:2 = affine.for %{{.*}} iter_args(
+// CHECK: affine.for %{{.*}} = #{{.*}}()[%[[K0]], %[[K1]]] to %[[K1]] {
+// CHECK: %{{.*}}:3 = affine.for %{{.*}} iter_args(
+// The masked block.
+// CHECK: vector.create_mask
+// CHECK: vector.maskedload %[[IN]]
+// CHECK: vector.maskedstore %[[OUT]]
+// CHECK: } else {
+// CHECK: arith.mulf
 // The bias part keeps the plain loop nest.
 // CHECK-LABEL: func.func private @df_tile_2_conv2d(
 // CHECK: affine.store %{{.*}} : memref<1x32x1x10xf32>
