@@ -463,7 +463,7 @@ fn tile_kernel_applies(shape: &ConvShape, out: &View, part: ConvPart) -> bool {
 
 /// Output channels `[k0, k1)` (symbols) in blocks of `kb` (`body` with
 /// each block's channels), then one at a time for what is left.
-pub(super) fn blocked_channels(
+fn blocked_channels(
     f: &mut FunctionText,
     (k0, k1): (&str, &str),
     kb: i64,
@@ -1372,7 +1372,7 @@ pub(super) fn indices(f: &mut FunctionText, expressions: &[String]) -> String {
         .join(", ")
 }
 
-fn index_value(f: &mut FunctionText, expression: &str) -> String {
+pub(super) fn index_value(f: &mut FunctionText, expression: &str) -> String {
     let expression = expression.trim();
     if let Ok(constant) = expression.parse::<i64>() {
         return f.index(constant);

@@ -35,7 +35,7 @@
 //! tap, and with a stride loads two vectors per vector of outputs.
 
 use super::{
-    conv::{self, ConvShape, LANES, Reduction, blocked_channels, collapse, frame_symbols, indices},
+    conv::{self, ConvShape, LANES, Reduction, collapse, frame_symbols, indices},
     kernels::{ConvPart, Frame, View},
     text::{FunctionText, memref_type},
 };
@@ -475,14 +475,31 @@ impl Product<'_> {
         channels_in: &(String, String),
         start: &Start,
     ) {
+        // Blocks of CHANNELS output channels; the last block's channels
+        // past the end repeat the last channel, which every block computes
+        // from the same partial sums and stores last, so it is written
+        // right. One block's code serves every channel count.
         let (k0, k1) = &self.channels_out;
-        blocked_channels(f, (k0, k1), CHANNELS, |f, channels| {
-            self.block(f, ni, channels, x0, masks, channels_in, start);
-        });
+        let block = f.open_for(
+            "0",
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {CHANNELS})>()[{k0}, {k1}]"),
+        );
+        let channels: Vec<String> = (0..CHANNELS)
+            .map(|i| {
+                f.assign(
+                    "k",
+                    format!(
+                        "affine.min affine_map<(d0)[s0, s1] -> (d0 * {CHANNELS} + s0 + {i}, s1 - 1)>({block})[{k0}, {k1}]"
+                    ),
+                )
+            })
+            .collect();
+        self.block(f, ni, &channels, x0, masks, channels_in, start);
+        f.close();
     }
 
-    /// Output `channels` at the [`VECTORS`] vectors of columns from `x0`,
-    /// summed over `channels_in`.
+    /// Output `channels` (`index` values, not affine ones) at the
+    /// [`VECTORS`] vectors of columns from `x0`, summed over `channels_in`.
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
@@ -505,7 +522,17 @@ impl Product<'_> {
                 Start::Output => None,
                 Start::Bias | Start::BiasIf(_) => {
                     let value = match self.bias {
-                        Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                        Some(bias) => {
+                            let at = mixed_indices(f, bias, std::slice::from_ref(channel), 0);
+                            f.assign(
+                                "v",
+                                format!(
+                                    "memref.load {}[{at}] : {}",
+                                    bias.name,
+                                    memref_type(&bias.shape)
+                                ),
+                            )
+                        }
                         None => f.f32(0.0),
                     };
                     Some(f.assign("b", format!("vector.broadcast {value} : f32 to {vector}")))
@@ -516,29 +543,39 @@ impl Product<'_> {
                 let acc = match (start, &bias) {
                     (Start::Bias, Some(bias)) => bias.clone(),
                     (Start::BiasIf(first), Some(bias)) => {
-                        let partial = load(f, &self.out, &at, mask(j));
+                        let partial = load_at(f, &self.out, &at, 1, mask(j));
                         f.assign(
                             "a",
                             format!("arith.select {first}, {bias}, {partial} : {vector}"),
                         )
                     }
-                    _ => load(f, &self.out, &at, mask(j)),
+                    _ => load_at(f, &self.out, &at, 1, mask(j)),
                 };
                 accs.push(acc);
             }
         }
         let taps = self.taps;
-        let bounds = [
-            channels_in.clone(),
-            ("0".into(), taps.rows.to_string()),
-            ("0".into(), taps.columns.to_string()),
-        ];
+        // Loops over the kernel's rows and columns where it has more than
+        // one.
+        let mut bounds = vec![channels_in.clone()];
+        for extent in [taps.rows, taps.columns] {
+            if extent > 1 {
+                bounds.push(("0".into(), extent.to_string()));
+            }
+        }
         let reduction = Reduction::open(f, &bounds, &accs, &vector);
-        let (ci, ky, kx) = (
-            reduction.ivs[0].clone(),
-            reduction.ivs[1].clone(),
-            reduction.ivs[2].clone(),
-        );
+        let mut ivs = reduction.ivs[1..].iter().cloned();
+        let ci = reduction.ivs[0].clone();
+        let ky = if taps.rows > 1 {
+            ivs.next().expect("a row loop")
+        } else {
+            "0".into()
+        };
+        let kx = if taps.columns > 1 {
+            ivs.next().expect("a column loop")
+        } else {
+            "0".into()
+        };
         let mut sums = reduction.inner.clone();
         // Each tap reads the block's columns shifted by a constant. The
         // taps are loops: LLVM unrolls them, and the MLIR passes before it
@@ -554,9 +591,16 @@ impl Product<'_> {
                 })
                 .collect();
             for (i, channel) in channels.iter().enumerate() {
-                let weight = self
-                    .filter
-                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
+                let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
+                let at = mixed_indices(f, self.filter, &at, 0);
+                let weight = f.assign(
+                    "v",
+                    format!(
+                        "memref.load {}[{at}] : {}",
+                        self.filter.name,
+                        memref_type(&self.filter.shape)
+                    ),
+                );
                 let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * columns.len() + j];
@@ -571,7 +615,14 @@ impl Product<'_> {
         for (i, channel) in channels.iter().enumerate() {
             for (j, x) in columns.iter().enumerate() {
                 let at = [ni.to_string(), channel.clone(), x.clone()];
-                store(f, &self.out, &at, &results[i * columns.len() + j], mask(j));
+                store_at(
+                    f,
+                    &self.out,
+                    &at,
+                    1,
+                    &results[i * columns.len() + j],
+                    mask(j),
+                );
             }
         }
     }
@@ -597,6 +648,81 @@ fn masks_before(f: &mut FunctionText, x0: &str, end: &str) -> Vec<String> {
         .collect()
 }
 
+/// The indices of `at` in `view`, comma-separated, where `at[dynamic]` is
+/// an `index` value that affine maps may not take (a clamped channel): its
+/// window origin is subtracted with `arith`, the others' through
+/// `affine.apply`.
+fn mixed_indices(f: &mut FunctionText, view: &View, at: &[String], dynamic: usize) -> String {
+    let relative = view.relative(at);
+    (0..at.len())
+        .map(|d| {
+            if d != dynamic {
+                return conv::index_value(f, &relative[d]);
+            }
+            match view.origin.get(d).filter(|origin| !origin.is_empty()) {
+                Some(origin) => f.assign("ix", format!("arith.subi {}, {origin} : index", at[d])),
+                None => at[d].clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The vector at `at` of `view` (`at[dynamic]` as in [`mixed_indices`]),
+/// only the lanes of `mask` when given.
+fn load_at(
+    f: &mut FunctionText,
+    view: &View,
+    at: &[String],
+    dynamic: usize,
+    mask: Option<&str>,
+) -> String {
+    let ty = memref_type(&view.shape);
+    let indices = mixed_indices(f, view, at, dynamic);
+    let vector = format!("vector<{LANES}xf32>");
+    match mask {
+        None => f.assign(
+            "x",
+            format!("vector.load {}[{indices}] : {ty}, {vector}", view.name),
+        ),
+        Some(mask) => {
+            let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
+            f.assign(
+                "x",
+                format!(
+                    "vector.maskedload {}[{indices}], {mask}, {zero} : {ty}, vector<{LANES}xi1>, {vector} into {vector}",
+                    view.name
+                ),
+            )
+        }
+    }
+}
+
+/// Stores `value` at `at` of `view` (`at[dynamic]` as in
+/// [`mixed_indices`]), only the lanes of `mask` when given.
+fn store_at(
+    f: &mut FunctionText,
+    view: &View,
+    at: &[String],
+    dynamic: usize,
+    value: &str,
+    mask: Option<&str>,
+) {
+    let ty = memref_type(&view.shape);
+    let indices = mixed_indices(f, view, at, dynamic);
+    let vector = format!("vector<{LANES}xf32>");
+    match mask {
+        None => f.line(format!(
+            "vector.store {value}, {}[{indices}] : {ty}, {vector}",
+            view.name
+        )),
+        Some(mask) => f.line(format!(
+            "vector.maskedstore {}[{indices}], {mask}, {value} : {ty}, vector<{LANES}xi1>, {vector}",
+            view.name
+        )),
+    }
+}
+
 /// The vector at `at` of `view`, only the lanes of `mask` when given.
 fn load(f: &mut FunctionText, view: &View, at: &[String], mask: Option<&str>) -> String {
     let ty = memref_type(&view.shape);
@@ -619,25 +745,6 @@ fn load(f: &mut FunctionText, view: &View, at: &[String], mask: Option<&str>) ->
                     view.name
                 ),
             )
-        }
-    }
-}
-
-/// Stores `value` at `at` of `view`, only the lanes of `mask` when given.
-fn store(f: &mut FunctionText, view: &View, at: &[String], value: &str, mask: Option<&str>) {
-    let ty = memref_type(&view.shape);
-    match mask {
-        None => f.line(format!(
-            "affine.vector_store {value}, {}[{}] : {ty}, vector<{LANES}xf32>",
-            view.name,
-            view.at(at)
-        )),
-        Some(mask) => {
-            let indices = indices(f, &view.relative(at));
-            f.line(format!(
-                "vector.maskedstore {}[{indices}], {mask}, {value} : {ty}, vector<{LANES}xi1>, vector<{LANES}xf32>",
-                view.name
-            ));
         }
     }
 }

@@ -8,9 +8,9 @@
 // (checked at run time on the frame and the windows' origins), the frame's
 // rows are one stretch of columns in both buffers, and the kernel is a
 // product of matrices on them: blocks of 3 vectors by 4 output channels
-// (12 accumulators, starting from the partial sums of earlier chunks),
-// then the output channels left over, then one block masked at the
-// stretch's end. Other steps run the plain loops.
+// (12 accumulators, starting from the partial sums of earlier chunks;
+// channels past the frame's end repeat its last one), then one block
+// masked at the stretch's end. Other steps run the plain loops.
 // CHECK: #[[WHOLE_ROWS:.*]] = affine_set<()[s0, s1, s2, s3, s4, s5] : (s0 - s3 == 0, s1 - s3 - 10 == 0, s4 - s2 == 0, s5 - s3 == 0)>
 // CHECK-LABEL: func.func private @df_tile_1_conv2d(
 // CHECK-SAME: memref<1x16x1x10xf32> {llvm.noalias}, %{{.*}}: memref<32x16x1x1xf32> {llvm.noalias}, %{{.*}}: memref<1x32x1x10xf32> {llvm.noalias}
@@ -22,16 +22,14 @@
 // CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %{{.*}}] {
 // CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %{{.*}}] {
 // CHECK: affine.for %[[KB:.*]] = 0 to #{{.*}}()[%[[K0:.*]], %[[K1:.*]]] {
-// CHECK-COUNT-12: affine.vector_load %[[OUT]]
+// CHECK-COUNT-4: affine.min #{{.*}}(%[[KB]])[%[[K0]], %[[K1]]]
+// CHECK-COUNT-12: vector.load %[[OUT]]
 // CHECK: %{{.*}}:12 = affine.for %{{.*}} = #{{.*}} to min #{{.*}} iter_args(
 // CHECK-COUNT-3: affine.vector_load %[[IN]]
-// CHECK-NEXT: affine.load %{{.*}} : memref<32x16x1x1xf32>
+// CHECK-NEXT: memref.load %{{.*}} : memref<32x16x1x1xf32>
 // CHECK-NEXT: vector.broadcast
 // CHECK-COUNT-3: vector.fma
-// CHECK-COUNT-12: affine.vector_store %{{.*}}, %[[OUT]]
-// The channels left over, one at a time.
-// CHECK: affine.for %{{.*}} = #{{.*}}()[%[[K0]], %[[K1]]] to %[[K1]] {
-// CHECK: %{{.*}}:3 = affine.for %{{.*}} iter_args(
+// CHECK-COUNT-12: vector.store %{{.*}}, %[[OUT]]
 // The masked block.
 // CHECK: vector.create_mask
 // CHECK: vector.maskedload %[[IN]]

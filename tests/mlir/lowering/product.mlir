@@ -15,14 +15,21 @@
 // CHECK: %[[IN:.*]] = memref.collapse_shape %[[PADDED]] {{\[\[}}0], [1], [2, 3]] : memref<1x2x9x22xf32> into memref<1x2x198xf32>
 // CHECK: %[[OUT:.*]] = memref.collapse_shape %[[GRID]] {{\[\[}}0], [1], [2, 3]] : memref<1x4x7x22xf32> into memref<1x4x154xf32>
 // CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %[[END:c152]]] {
+// Blocks of 4 output channels; in the last block, the channels past the
+// end would repeat the last one (here there are none).
+// CHECK: affine.for %[[KB:.*]] = 0 to #{{.*}}()[%{{.*}}, %{{.*}}] {
+// CHECK-NEXT: %[[K0:.*]] = affine.min #{{.*}}(%[[KB]])[%{{.*}}, %{{.*}}]
+// CHECK-COUNT-3: affine.min #{{.*}}(%[[KB]])
 // CHECK: %{{.*}}:12 = affine.for %[[C:.*]] = %{{.*}} to %{{.*}} iter_args(
 // CHECK: affine.for %[[KY:.*]] = 0 to 3 iter_args(
 // CHECK: affine.for %[[KX:.*]] = 0 to 3 iter_args(
 // CHECK-NEXT: affine.vector_load %[[IN]][%{{.*}}, %[[C]], %[[X:.*]] + %[[KY]] * 22 + %[[KX]]] : memref<1x2x198xf32>, vector<8xf32>
 // CHECK-NEXT: affine.vector_load %[[IN]][%{{.*}}, %[[C]], %[[X]] + %[[KY]] * 22 + %[[KX]] + 8] : memref<1x2x198xf32>, vector<8xf32>
 // CHECK-NEXT: affine.vector_load %[[IN]][%{{.*}}, %[[C]], %[[X]] + %[[KY]] * 22 + %[[KX]] + 16] : memref<1x2x198xf32>, vector<8xf32>
+// CHECK-NEXT: memref.load %{{.*}}[%[[K0]], %[[C]], %[[KY]], %[[KX]]] : memref<4x2x3x3xf32>
+// CHECK-NEXT: vector.broadcast
 // CHECK-COUNT-12: vector.fma
-// CHECK: affine.vector_store %{{.*}}#11, %[[OUT]][%{{.*}}, %{{.*}}, %[[X]] + 16] : memref<1x4x154xf32>, vector<8xf32>
+// CHECK: vector.store %{{.*}}#11, %[[OUT]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x4x154xf32>, vector<8xf32>
 // The last block: lanes before column 152 only.
 // CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %[[END]]] {
 // CHECK: %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
@@ -40,7 +47,8 @@
 // CHECK-NOT: memref.alloc
 // CHECK: %[[IN1:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x4x7x20xf32> into memref<1x4x140xf32>
 // CHECK: affine.for %{{.*}} = 0 to #{{.*}}()[%{{.*}}, %c140] {
-// CHECK: affine.vector_load %[[IN1]][%{{.*}}, %{{.*}}, %{{.*}} + %{{.*}} * 20 + %{{.*}} + 16] : memref<1x4x140xf32>, vector<8xf32>
+// One tap: no tap loops, no shift.
+// CHECK: affine.vector_load %[[IN1]][%{{.*}}, %{{.*}}, %[[X1:.*]] + 16] : memref<1x4x140xf32>, vector<8xf32>
 // CHECK: vector.create_mask
 // CHECK-NOT: memref.dealloc
 // CHECK-LABEL: func.func @deepfuse_init
