@@ -155,10 +155,7 @@ pub fn conv2d(
     product.emit(f, &batch);
     if !matches!(form, Form::Pointwise) {
         // The pixels of the padded grid's rows.
-        let ivs = f.open_nest(&[n, k, oh, ow]);
-        let value = grid.load(f, &ivs);
-        out.store(f, &value, &ivs);
-        f.close_n(4);
+        copy(f, [n, k, oh, ow], (&grid, |at| at), (out, |at| at));
     }
     for buffer in buffers {
         f.line(format!(
@@ -192,17 +189,32 @@ fn pad(f: &mut FunctionText, shape: &ConvShape, input: &View, padded: [i64; 2]) 
     let ivs = f.open_nest(&buffer.shape);
     buffer.store(f, &zero, &ivs);
     f.close_n(4);
-    let ivs = f.open_nest(&[n, c, h, w]);
-    let value = input.load(f, &ivs);
-    let at = [
-        ivs[0].clone(),
-        ivs[1].clone(),
-        format!("{} + {pt}", ivs[2]),
-        format!("{} + {pl}", ivs[3]),
-    ];
-    buffer.store(f, &value, &at);
-    f.close_n(4);
+    copy(
+        f,
+        [n, c, h, w],
+        (input, |at| at),
+        (&buffer, |[n, c, y, x]| {
+            [n, c, format!("{y} + {pt}"), format!("{x} + {pl}")]
+        }),
+    );
     buffer
+}
+
+/// Copies, for every index `at` of a nest of `extents`, `from` at
+/// `source(at)` to `to` at `target(at)`.
+fn copy(
+    f: &mut FunctionText,
+    extents: [i64; 4],
+    (from, source): (&View, impl Fn([String; 4]) -> [String; 4]),
+    (to, target): (&View, impl Fn([String; 4]) -> [String; 4]),
+) {
+    let ivs: [String; 4] = f
+        .open_nest(&extents)
+        .try_into()
+        .expect("a nest of four loops");
+    let value = from.load(f, &source(ivs.clone()));
+    to.store(f, &value, &target(ivs));
+    f.close_n(4);
 }
 
 /// The tile kernel of a staged region's 1x1 convolution (stride 1): when
@@ -295,18 +307,14 @@ fn subsample(f: &mut FunctionText, shape: &ConvShape, input: &View) -> View {
     let [_, _, oh, ow] = shape.output;
     let [sh, sw] = shape.strides;
     let buffer = allocate(f, vec![n, c, oh, ow]);
-    let ivs = f.open_nest(&buffer.shape);
-    let value = input.load(
+    copy(
         f,
-        &[
-            ivs[0].clone(),
-            ivs[1].clone(),
-            format!("{} * {sh}", ivs[2]),
-            format!("{} * {sw}", ivs[3]),
-        ],
+        [n, c, oh, ow],
+        (input, |[n, c, y, x]| {
+            [n, c, format!("{y} * {sh}"), format!("{x} * {sw}")]
+        }),
+        (&buffer, |at| at),
     );
-    buffer.store(f, &value, &ivs);
-    f.close_n(4);
     buffer
 }
 
