@@ -1351,7 +1351,7 @@ impl Emitter<'_> {
 }
 
 /// A constant `vector<LANES x i1>`.
-pub(super) fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
+fn mask_constant(f: &mut FunctionText, lanes: &[bool]) -> String {
     let lanes: Vec<&str> = lanes
         .iter()
         .map(|&lane| if lane { "true" } else { "false" })
