@@ -902,13 +902,32 @@ fn lane_sums(f: &mut FunctionText, vectors: &[String]) -> String {
 
 /// `affine.vector_load` of [`LANES`] elements of `view` at `at` (tensor
 /// coordinates).
-fn view_vector_load(f: &mut FunctionText, view: &View, at: &[String]) -> String {
+pub(super) fn view_vector_load(f: &mut FunctionText, view: &View, at: &[String]) -> String {
     f.assign(
         "x",
         format!(
             "affine.vector_load {}[{}] : {}, vector<{LANES}xf32>",
             view.name,
             view.at(at),
+            memref_type(&view.shape)
+        ),
+    )
+}
+
+/// The lanes of `view` the mask value `mask` selects at `indices` (`index`
+/// values, comma-separated), zero elsewhere.
+pub(super) fn masked_load_at(
+    f: &mut FunctionText,
+    view: &View,
+    indices: &str,
+    mask: &str,
+) -> String {
+    let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
+    f.assign(
+        "x",
+        format!(
+            "vector.maskedload {}[{indices}], {mask}, {zero} : {}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
+            view.name,
             memref_type(&view.shape)
         ),
     )
@@ -1330,10 +1349,7 @@ impl Emitter<'_> {
         mask: &str,
     ) -> String {
         let indices = indices(f, &view.relative(at));
-        let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
-        f.assign("x", format!("vector.maskedload {}[{indices}], {mask}, {zero} : {}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
-            view.name,
-            memref_type(&view.shape)))
+        masked_load_at(f, view, &indices, mask)
     }
 
     /// Loads the lanes `lanes` selects (zero elsewhere); the others are

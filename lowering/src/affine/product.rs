@@ -685,24 +685,17 @@ fn load_at(
     dynamic: usize,
     mask: Option<&str>,
 ) -> String {
-    let ty = memref_type(&view.shape);
     let indices = mixed_indices(f, view, at, dynamic);
-    let vector = format!("vector<{LANES}xf32>");
     match mask {
         None => f.assign(
             "x",
-            format!("vector.load {}[{indices}] : {ty}, {vector}", view.name),
+            format!(
+                "vector.load {}[{indices}] : {}, vector<{LANES}xf32>",
+                view.name,
+                memref_type(&view.shape)
+            ),
         ),
-        Some(mask) => {
-            let zero = f.constant_literal(&format!("dense<0.0> : {vector}"), "z");
-            f.assign(
-                "x",
-                format!(
-                    "vector.maskedload {}[{indices}], {mask}, {zero} : {ty}, vector<{LANES}xi1>, {vector} into {vector}",
-                    view.name
-                ),
-            )
-        }
+        Some(mask) => conv::masked_load_at(f, view, &indices, mask),
     }
 }
 
@@ -733,26 +726,11 @@ fn store_at(
 
 /// The vector at `at` of `view`, only the lanes of `mask` when given.
 fn load(f: &mut FunctionText, view: &View, at: &[String], mask: Option<&str>) -> String {
-    let ty = memref_type(&view.shape);
     match mask {
-        None => f.assign(
-            "x",
-            format!(
-                "affine.vector_load {}[{}] : {ty}, vector<{LANES}xf32>",
-                view.name,
-                view.at(at)
-            ),
-        ),
+        None => conv::view_vector_load(f, view, at),
         Some(mask) => {
             let indices = indices(f, &view.relative(at));
-            let zero = f.constant_literal(&format!("dense<0.0> : vector<{LANES}xf32>"), "z");
-            f.assign(
-                "x",
-                format!(
-                    "vector.maskedload {}[{indices}], {mask}, {zero} : {ty}, vector<{LANES}xi1>, vector<{LANES}xf32> into vector<{LANES}xf32>",
-                    view.name
-                ),
-            )
+            conv::masked_load_at(f, view, &indices, mask)
         }
     }
 }
