@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use deepfuse_passes::{
     cost::GroupModel,
     graph::{Dim, LayerGraph, NodeId, OpKind, from_ir},
-    receptive_field::Region,
-    tile_plan::{self, TilePlan, WeightMode},
+    receptive_field::{Interval, Region},
+    tile_plan::{self, TilePlan, TransferData, WeightMode},
 };
 use melior::ir::OperationRef;
 
@@ -117,6 +117,9 @@ pub struct StagedLayer {
     /// Writes its output over an operand's buffer (which dies here, with the
     /// same window at every step), as the cost model assumes.
     pub in_place: bool,
+    /// Per step, the output channels `[from, to)` whose streamed weights the
+    /// plan loads (all of them, a chunk's, or none: `(0, 0)`).
+    pub weight_channels: Vec<(i64, i64)>,
 }
 
 /// A plan tensor of a staged region.
@@ -347,6 +350,23 @@ impl Links<'_, '_, '_, '_> {
             .iter()
             .map(|&node| self.layer(node, &plan, weights))
             .collect::<Result<Vec<_>, _>>()?;
+        if plan.tiles[2] > 1 {
+            // A chunk's weights are loaded as slices of its output channels.
+            if let Some(layer) = layers.iter().find(|layer| {
+                weights == WeightMode::Streamed
+                    && layer.weights.first().is_some_and(|weight| !weight.sliced)
+            }) {
+                return Err(format!(
+                    "channel chunks: the weights of {} do not lead with its output channels",
+                    self.graph.nodes[layer.node].label
+                ));
+            }
+            if plan.tensors.iter().any(|tensor| tensor.accumulator) {
+                return Err(
+                    "channel chunks of a global pool's accumulator are not staged yet".into(),
+                );
+            }
+        }
         let tensors = plan
             .tensors
             .iter()
@@ -466,6 +486,13 @@ impl Links<'_, '_, '_, '_> {
         let output = plan
             .tensor_of(graph_node.output)
             .ok_or("a layer's output is not a tensor of the plan")?;
+        // The weights the plan moves, in its order.
+        let weight_elements: Vec<i64> = graph_node
+            .weights
+            .iter()
+            .filter(|weight| weight.elements > 0 && weight.elem_bytes > 0)
+            .map(|weight| weight.elements as i64)
+            .collect();
         Ok(StagedLayer {
             step,
             node,
@@ -483,8 +510,55 @@ impl Links<'_, '_, '_, '_> {
                 OpKind::Elementwise { .. } | OpKind::Binary { .. }
             ),
             in_place: false,
+            weight_channels: weight_channels(plan, node, out_channels, &weight_elements)?,
         })
     }
+}
+
+/// Per step, the output channels of `node` whose weights the plan loads:
+/// every weight of the layer loaded for the same channels, or none.
+fn weight_channels(
+    plan: &TilePlan,
+    node: NodeId,
+    out_channels: i64,
+    totals: &[i64],
+) -> Result<Vec<(i64, i64)>, String> {
+    let p = plan
+        .nodes
+        .iter()
+        .position(|&n| n == node)
+        .ok_or("a layer is not a node of the plan")?;
+    plan.steps
+        .iter()
+        .map(|step| {
+            let mut ranges = step.transfers.iter().filter_map(|t| match t.data {
+                TransferData::Weight {
+                    node: n, elements, ..
+                } if n == node && t.layer == p => Some(elements),
+                _ => None,
+            });
+            let Some(first) = ranges.next() else {
+                return Ok((0, 0));
+            };
+            let per_channel = |elements: Interval, total: i64| -> Option<(i64, i64)> {
+                let per = total / out_channels.max(1);
+                (per > 0 && elements.start % per == 0 && elements.end % per == 0)
+                    .then(|| (elements.start / per, elements.end / per))
+            };
+            let total = *totals
+                .first()
+                .ok_or("a loaded weight the layer does not have")?;
+            let channels = per_channel(first, total);
+            let same = std::iter::once(first)
+                .chain(ranges)
+                .zip(totals)
+                .all(|(elements, &total)| per_channel(elements, total) == channels);
+            match channels {
+                Some(channels) if same => Ok(channels),
+                _ => Err("a step loads different output channels of a layer's weights".into()),
+            }
+        })
+        .collect()
 }
 
 /// The largest extent along c, h and w of `regions`, as a `1 x C x H x W`
@@ -541,7 +615,11 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
         let shape = hull_shape(plan.steps.iter().map(|s| &s.regions[t]));
         let producer = region.layers.iter().position(|l| l.output == t);
         let from = producer.or(users.first().copied()).unwrap_or(0);
-        let to = users.last().copied().unwrap_or(from).max(from);
+        let to = if tensor.kept_across_chunks {
+            last
+        } else {
+            users.last().copied().unwrap_or(from).max(from)
+        };
         tensor_items[t] = Some((shape, from, to));
     }
 
@@ -563,6 +641,7 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             !tensor.streamed
                 && !tensor.is_output
                 && !tensor.accumulator
+                && !tensor.kept_across_chunks
                 && dies_here
                 && plan.tensors[t].dims == plan.tensors[out].dims
                 && plan

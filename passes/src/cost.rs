@@ -307,7 +307,7 @@ pub(crate) struct MemberInfo {
 /// One read of a tensor by a member.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UseInfo {
-    member: usize,
+    pub(crate) member: usize,
     operand: usize,
     pub(crate) tensor: usize,
 }
@@ -319,14 +319,14 @@ pub(crate) struct UseInfo {
 #[derive(Clone, Debug, Default)]
 pub struct ChunkPlan {
     /// Per member: it runs in phase 2 (its region depends on the chunk).
-    phase2: Vec<bool>,
+    pub(crate) phase2: Vec<bool>,
     /// Per member: its execution position in a step.
     position: Vec<usize>,
     /// Per tensor: the first and last position that reads it.
     first_use: Vec<usize>,
     last_use: Vec<usize>,
     /// Per tensor: it depends on the chunk.
-    tensor_phase2: Vec<bool>,
+    pub(crate) tensor_phase2: Vec<bool>,
 }
 
 /// Working memory of [`GroupModel::evaluate_with`], reused across
@@ -799,6 +799,17 @@ impl<'g> GroupModel<'g> {
         let dma = if config.double_buffer { 2 } else { 1 };
         let nm = self.members.len();
         let tensor_phase2 = |t: usize| tensor_phase2[t];
+        // With chunks inside a spatial tile, what phase 1 leaves for phase 2
+        // stays on chip while the chunks iterate: no later buffer of the
+        // step may take its place.
+        let phase1_positions = phase2.iter().filter(|&&p| !p).count();
+        let kept_across_chunks = |t: usize| {
+            spatial_outer
+                && nk > 1
+                && !tensor_phase2(t)
+                && !self.tensors[t].uses.is_empty()
+                && last_use[t] >= phase1_positions
+        };
 
         let window_bytes = |t: usize, channels: i64| -> u64 {
             let info = &self.tensors[t];
@@ -864,6 +875,7 @@ impl<'g> GroupModel<'g> {
                 Some(p) => (position[p], last_use[t].max(position[p])),
                 None => (first_use[t].min(last_use[t]), last_use[t]),
             };
+            let to = if kept_across_chunks(t) { nm - 1 } else { to };
             let dma_side = info.producer.is_none() || info.uses.is_empty();
             let bytes = window_bytes(t, chans.window_max[t]) * if dma_side { dma } else { 1 };
             live(from, to, bytes, delta);
@@ -903,6 +915,7 @@ impl<'g> GroupModel<'g> {
                             && !streamed[t]
                             && !self.tensors[t].accumulator
                             && !self.tensors[t].is_output
+                            && !kept_across_chunks(t)
                             && last_use[t] <= p
                     })
                     .map(|t| window_bytes(t, chans.window_max[t]))

@@ -17,8 +17,15 @@
 //! - overlaps recomputed along rows and columns (a cached overlap is accepted
 //!   only when no tensor actually keeps an overlap along that dimension, in
 //!   which case the model's numbers are those of recomputing);
-//! - a single channel chunk (`tile_c` at least the reference's channels), so
-//!   the loop order does not matter: row tiles outside, column tiles inside;
+//! - channel chunks in either loop order (row tiles outside column tiles).
+//!   With chunks inside the spatial tiles, the layers whose region does not
+//!   depend on the chunk (the model's phase 1) run at a tile's first chunk
+//!   only: at the later chunks they compute nothing, and what they computed
+//!   or loaded stays on chip (their [`Step::regions`] entries stay), as do
+//!   kept inputs that do not depend on the chunk. Their output pieces are
+//!   written at the first chunk, for all chunks. With chunks outside, every
+//!   step runs every layer. A layer in the chunk loop loads only its
+//!   chunk's output channels of its streamed weights;
 //! - external inputs kept for all their uses in a step (one load of the hull
 //!   of the uses' windows) or streamed per use (one load per use), exactly as
 //!   the model decides (`stream_inputs`, and single-use inputs);
@@ -27,8 +34,8 @@
 //!   weights loaded once, before the first step, [`WeightMode::Resident`]).
 //!   [`plan`] takes the mode the evaluation chose and refuses a partial
 //!   residency; [`plan_with_weights`] takes it explicitly. As in the model,
-//!   streamed weights are loaded at every step, even at a step where the
-//!   layer computes nothing (an output smaller than the reference can have
+//!   streamed weights are loaded at every step the layer runs in, even where
+//!   it computes nothing (an output smaller than the reference can have
 //!   empty pieces).
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
@@ -52,7 +59,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::{
-    cost::{CostConfig, DimStats, GroupModel, MemberInfo, Traffic, UseInfo, proportional},
+    cost::{
+        CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Traffic, UseInfo, proportional,
+    },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
 };
@@ -86,19 +95,6 @@ pub enum Unsupported {
         value: ValueId,
         /// Its largest kept overlap.
         overlap: i64,
-    },
-    /// Several channel chunks.
-    #[error(
-        "{chunks} channel chunks (tile_c = {tile_c} of {channels} channels); \
-         only a single chunk (tile_c >= {channels}) is planned"
-    )]
-    ChannelChunks {
-        /// Number of chunks.
-        chunks: usize,
-        /// The tiling's chunk size.
-        tile_c: i64,
-        /// Channels of the reference output.
-        channels: i64,
     },
     /// Some but not all weights resident.
     #[error(
@@ -138,6 +134,10 @@ pub struct PlanTensor {
     /// An external input loaded once per use (per reading layer operand) in
     /// every step, instead of once per step for all its uses.
     pub streamed: bool,
+    /// With channel chunks inside the spatial tiles: computed (or loaded)
+    /// at a tile's first chunk and read at every chunk, so its buffer stays
+    /// to the end of every step.
+    pub kept_across_chunks: bool,
 }
 
 /// What a transfer moves.
@@ -167,7 +167,8 @@ pub enum TransferData {
         node: NodeId,
         /// Index into the node's [`crate::graph::Node::weights`].
         weight: usize,
-        /// Elements `[start, end)` of the flattened weight (all of it here).
+        /// Elements `[start, end)` of the flattened weight: all of it, or the
+        /// slices of a chunk's output channels.
         elements: Interval,
     },
 }
@@ -235,7 +236,8 @@ pub struct TilePlan {
     pub tiles: [usize; 3],
     /// Transfers before the first step (resident weights).
     pub prologue: Vec<Transfer>,
-    /// The steps, row tiles outside, column tiles inside.
+    /// The steps, in the tiling's loop order (row tiles outside column
+    /// tiles; channel chunks innermost or outermost).
     pub steps: Vec<Step>,
 }
 
@@ -316,6 +318,7 @@ impl<'m> Structure<'m> {
                     is_output: t.is_output,
                     accumulator: t.accumulator,
                     streamed: false,
+                    kept_across_chunks: false,
                 })
                 .collect(),
             tensor_uses: model.tensors.iter().map(|t| t.uses.as_slice()).collect(),
@@ -461,13 +464,6 @@ pub fn plan_with_weights(
     let [grid_c, grid_h, grid_w] = model.grid();
 
     let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
-    if chans.count != 1 {
-        return Err(Unsupported::ChannelChunks {
-            chunks: chans.count,
-            tile_c: tiling.tile_c,
-            channels: grid_c,
-        });
-    }
     let rows = model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
     let cols = model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
     for stats in [&rows, &cols] {
@@ -479,12 +475,25 @@ pub fn plan_with_weights(
             });
         }
     }
-    // External inputs: streamed per use when asked, or when single-use (which
-    // costs nothing extra with one chunk); kept for all uses otherwise.
+    let chunks = model.chunk_plan(&chans);
+    let phase2 = |m: usize| chunks.phase2[m];
+    // With chunks inside the spatial tiles, phase 1 runs at a tile's first
+    // chunk only and what it computes and loads stays on chip.
+    let chunks_inside = chans.count > 1 && tiling.order == LoopOrder::SpatialOuter;
+    // External inputs: streamed per use when asked, or when single-use and
+    // streaming costs no extra reads (the model's rule); kept for all uses
+    // otherwise.
     for (t, tensor) in s.tensors.iter_mut().enumerate() {
         if tensor.producer.is_none() {
-            tensor.streamed = tiling.stream_inputs || s.tensor_uses[t].len() == 1;
+            let uses = s.tensor_uses[t];
+            let free = uses.len() == 1
+                && (!chunks_inside || !phase2(s.uses[uses[0]].member) || chans.varies[t]);
+            tensor.streamed = tiling.stream_inputs || free;
         }
+        tensor.kept_across_chunks = chunks_inside
+            && !chunks.tensor_phase2[t]
+            && !tensor.streamed
+            && s.tensor_uses[t].iter().any(|&u| phase2(s.uses[u].member));
     }
 
     let c = DimWindows::new(graph, &s, Dim::C, tiling.tile_c, grid_c);
@@ -494,29 +503,58 @@ pub fn plan_with_weights(
     h.check(&s, &rows)?;
     w.check(&s, &cols)?;
 
-    let weight_transfers = |m: usize, p: usize| -> Vec<Transfer> {
+    // The weights of member `m` for its output channels `channels` (`None`:
+    // all of them), loaded before layer `p`.
+    let weight_transfers = |m: usize, p: usize, channels: Option<Interval>| -> Vec<Transfer> {
         let node = s.members[m].node;
+        let out_channels = s.tensors[s.members[m].output].dims.c.max(1);
         graph.nodes[node]
             .weights
             .iter()
             .enumerate()
             .filter(|(_, weight)| weight.elements > 0 && weight.elem_bytes > 0)
-            .map(|(i, weight)| Transfer {
-                kind: TransferKind::Weight,
-                data: TransferData::Weight {
-                    node,
-                    weight: i,
-                    elements: Interval::new(0, weight.elements as i64),
-                },
-                bytes: weight.elements * weight.elem_bytes,
-                layer: p,
+            .filter_map(move |(i, weight)| {
+                let per_channel = weight.elements as i64 / out_channels;
+                let elements = match channels {
+                    Some(c) if c.len() != out_channels => {
+                        Interval::new(c.start * per_channel, c.end * per_channel)
+                    }
+                    _ => Interval::new(0, weight.elements as i64),
+                };
+                (!elements.is_empty()).then_some(Transfer {
+                    kind: TransferKind::Weight,
+                    data: TransferData::Weight {
+                        node,
+                        weight: i,
+                        elements,
+                    },
+                    bytes: elements.len() as u64 * weight.elem_bytes,
+                    layer: p,
+                })
             })
             .collect()
     };
+    // Splitting a weight by output channels needs whole slices.
+    if chans.count > 1 {
+        for (m, member) in s.members.iter().enumerate() {
+            let out_channels = s.tensors[member.output].dims.c.max(1);
+            let split = (0..chans.count).any(|k| c.need[member.output][k].len() != out_channels);
+            let uneven = graph.nodes[member.node]
+                .weights
+                .iter()
+                .any(|weight| weight.elements as i64 % out_channels != 0);
+            if phase2(m) && split && uneven {
+                return Err(Unsupported::ModelMismatch(format!(
+                    "the weights of {} do not split by output channel",
+                    graph.nodes[member.node].label
+                )));
+            }
+        }
+    }
     let prologue = match weights {
         WeightMode::Streamed => Vec::new(),
         WeightMode::Resident => (0..s.members.len())
-            .flat_map(|m| weight_transfers(m, m))
+            .flat_map(|m| weight_transfers(m, m, None))
             .collect(),
     };
 
@@ -526,97 +564,131 @@ pub fn plan_with_weights(
         bytes: region.elements() * s.tensors[tensor].elem_bytes,
         layer,
     };
-    let mut steps = Vec::with_capacity(h.count * w.count);
+    // The channels of an output's pieces over all chunks (written at once by
+    // a layer that runs at the first chunk only).
+    let all_pieces = |t: usize| {
+        c.piece[t]
+            .iter()
+            .fold(Interval::EMPTY, |hull, p| hull.hull(p))
+    };
+    let mut order: Vec<[usize; 3]> = Vec::with_capacity(h.count * w.count * c.count);
+    if tiling.order == LoopOrder::SpatialOuter {
+        for r in 0..h.count {
+            for col in 0..w.count {
+                order.extend((0..c.count).map(|k| [r, col, k]));
+            }
+        }
+    } else {
+        for k in 0..c.count {
+            for r in 0..h.count {
+                order.extend((0..w.count).map(|col| [r, col, k]));
+            }
+        }
+    }
     let last = (h.count - 1, w.count - 1);
-    for r in 0..h.count {
-        for col in 0..w.count {
-            let regions: Vec<Region> = s
-                .tensors
-                .iter()
-                .enumerate()
-                .map(|(t, tensor)| region(tensor.dims, c.need[t][0], h.need[t][r], w.need[t][col]))
-                .collect();
-            let mut layers = Vec::with_capacity(s.members.len());
-            let mut transfers = Vec::new();
-            let mut loaded = vec![false; s.tensors.len()];
-            for (p, member) in s.members.iter().enumerate() {
-                let mut reads = Vec::with_capacity(member.uses.len());
-                for &u in &member.uses {
-                    let t = s.uses[u].tensor;
-                    let tensor = &s.tensors[t];
-                    let read = region(tensor.dims, c.read[u][0], h.read[u][r], w.read[u][col]);
-                    reads.push(read);
-                    if tensor.producer.is_some() {
-                        continue;
-                    }
-                    let load = if tensor.streamed {
-                        read
-                    } else if !loaded[t] {
-                        loaded[t] = true;
-                        regions[t]
-                    } else {
-                        continue;
-                    };
-                    if !load.is_empty() {
-                        transfers.push(tensor_transfer(TransferKind::Input, t, load, p));
-                    }
-                }
-                if weights == WeightMode::Streamed {
-                    transfers.extend(weight_transfers(p, p));
-                }
-                let out = member.output;
-                let tensor = &s.tensors[out];
-                if tensor.is_output {
-                    let piece = if tensor.accumulator {
-                        // Complete after the last step.
-                        if (r, col) == last {
-                            region(
-                                tensor.dims,
-                                c.piece[out][0],
-                                Interval::full(tensor.dims.h),
-                                Interval::full(tensor.dims.w),
-                            )
-                        } else {
-                            Region::EMPTY
-                        }
-                    } else {
-                        region(
-                            tensor.dims,
-                            c.piece[out][0],
-                            h.piece[out][r],
-                            w.piece[out][col],
-                        )
-                    };
-                    if !piece.is_empty() {
-                        transfers.push(tensor_transfer(TransferKind::Output, out, piece, p));
-                    }
-                }
+    let mut steps = Vec::with_capacity(order.len());
+    for [r, col, k] in order {
+        let runs = |m: usize| !chunks_inside || k == 0 || phase2(m);
+        let regions: Vec<Region> = s
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(t, tensor)| region(tensor.dims, c.need[t][k], h.need[t][r], w.need[t][col]))
+            .collect();
+        let mut layers = Vec::with_capacity(s.members.len());
+        let mut transfers = Vec::new();
+        let mut loaded = vec![false; s.tensors.len()];
+        for (p, member) in s.members.iter().enumerate() {
+            let out = member.output;
+            if !runs(p) {
                 layers.push(LayerStep {
                     node: member.node,
-                    computes: regions[out],
-                    reads,
+                    computes: Region::EMPTY,
+                    reads: vec![Region::EMPTY; member.uses.len()],
                 });
+                continue;
             }
-            steps.push(Step {
-                tile: [r, col, 0],
-                reference: Region {
-                    n: Interval::full(1),
-                    c: c.reference[0],
-                    h: h.reference[r],
-                    w: w.reference[col],
-                },
-                regions,
-                layers,
-                transfers,
+            let mut reads = Vec::with_capacity(member.uses.len());
+            for &u in &member.uses {
+                let t = s.uses[u].tensor;
+                let tensor = &s.tensors[t];
+                let read = region(tensor.dims, c.read[u][k], h.read[u][r], w.read[u][col]);
+                reads.push(read);
+                if tensor.producer.is_some() {
+                    continue;
+                }
+                // A kept input that does not depend on the chunk is on chip
+                // since the tile's first chunk.
+                let on_chip = chunks_inside && k > 0 && !chans.varies[t];
+                let load = if tensor.streamed {
+                    read
+                } else if !loaded[t] && !on_chip {
+                    loaded[t] = true;
+                    regions[t]
+                } else {
+                    continue;
+                };
+                if !load.is_empty() {
+                    transfers.push(tensor_transfer(TransferKind::Input, t, load, p));
+                }
+            }
+            if weights == WeightMode::Streamed {
+                // A layer in the chunk loop loads its chunk's output
+                // channels; the others all of them, whatever they compute.
+                let channels = phase2(p).then_some(c.need[out][k]);
+                transfers.extend(weight_transfers(p, p, channels));
+            }
+            let tensor = &s.tensors[out];
+            if tensor.is_output {
+                let channels = if chunks_inside && !phase2(p) {
+                    all_pieces(out)
+                } else {
+                    c.piece[out][k]
+                };
+                let piece = if tensor.accumulator {
+                    // Complete after the last spatial tile.
+                    if (r, col) == last {
+                        region(
+                            tensor.dims,
+                            channels,
+                            Interval::full(tensor.dims.h),
+                            Interval::full(tensor.dims.w),
+                        )
+                    } else {
+                        Region::EMPTY
+                    }
+                } else {
+                    region(tensor.dims, channels, h.piece[out][r], w.piece[out][col])
+                };
+                if !piece.is_empty() {
+                    transfers.push(tensor_transfer(TransferKind::Output, out, piece, p));
+                }
+            }
+            layers.push(LayerStep {
+                node: member.node,
+                computes: regions[out],
+                reads,
             });
         }
+        steps.push(Step {
+            tile: [r, col, k],
+            reference: Region {
+                n: Interval::full(1),
+                c: c.reference[k],
+                h: h.reference[r],
+                w: w.reference[col],
+            },
+            regions,
+            layers,
+            transfers,
+        });
     }
     Ok(TilePlan {
         tiling: *tiling,
         weights,
         nodes,
         tensors: s.tensors,
-        tiles: [h.count, w.count, 1],
+        tiles: [h.count, w.count, c.count],
         prologue,
         steps,
     })

@@ -141,11 +141,13 @@ struct ChunkLoop {
 }
 
 /// Output channels, loaded and computed `group` at a time (the last group
-/// may be short).
-#[derive(Clone, Copy, Debug)]
+/// may be short): all `channels`, or at each step those of `range` (a
+/// channel chunk's, or none).
+#[derive(Clone, Debug)]
 struct ChannelGroups {
     channels: i64,
     group: i64,
+    range: (Cell, Cell),
 }
 
 /// Weights streamed by output channels inside a chunk loop.
@@ -280,9 +282,18 @@ fn build(
         }
     }
     slots.sort_by_key(|k| (k.3, k.0 == TransferKind::Output as u8));
+    // Streamed weights: every weight of a layer at the steps that load its
+    // weights (all of them without channel chunks).
     let weights_per_step: usize = region.layers.iter().map(|layer| layer.weights.len()).sum();
     let expected = match plan.weights {
-        WeightMode::Streamed => weights_per_step * steps,
+        WeightMode::Streamed => region
+            .layers
+            .iter()
+            .map(|layer| {
+                let loads = layer.weight_channels.iter().filter(|(from, to)| to > from);
+                loads.count() * layer.weights.len()
+            })
+            .sum(),
         WeightMode::Resident => 0,
     };
     if weight_loads != expected
@@ -390,6 +401,10 @@ fn build(
         let groups = ChannelGroups {
             channels: layer.out_channels,
             group: layer.slice_channels,
+            range: (
+                cell(&|s| layer.weight_channels[s].0),
+                cell(&|s| layer.weight_channels[s].1),
+            ),
         };
         let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
         if sliced {
@@ -1089,8 +1104,26 @@ impl Writer<'_, '_> {
 
     /// Opens the loop over `groups`: its induction variable (the group's
     /// first channel) and the group's channel count as an `i64` value.
-    fn open_groups(&mut self, groups: ChannelGroups) -> (String, String) {
-        let ChannelGroups { channels, group } = groups;
+    fn open_groups(&mut self, groups: &ChannelGroups, s: &str) -> (String, String) {
+        let ChannelGroups {
+            channels,
+            group,
+            range,
+        } = groups;
+        let (channels, group) = (*channels, *group);
+        if *range != (Cell::Const(0), Cell::Const(channels)) {
+            // A step's own channels (a chunk's, or none).
+            let from = self.index(&range.0, s);
+            let to = self.index(&range.1, s);
+            let step = self.f.index(group);
+            let k = self.f.fresh("i");
+            self.f
+                .open(format!("scf.for {k} = {from} to {to} step {step} {{"));
+            let left = self.arith("subi", &to, &k, "index");
+            let count = self.arith("minsi", &left, &step, "index");
+            let count = self.cast_to_i64(&count);
+            return (k, count);
+        }
         let k = self.f.fresh("i");
         self.f
             .open(format!("affine.for {k} = 0 to {channels} step {group} {{"));
@@ -1170,7 +1203,7 @@ impl Writer<'_, '_> {
                 slices,
                 call,
             } => {
-                let (k, count) = self.open_groups(*channels);
+                let (k, count) = self.open_groups(channels, s);
                 for &slice in slices {
                     self.slice_dma(&k, &count, slice);
                 }
@@ -1231,7 +1264,7 @@ impl Writer<'_, '_> {
                 };
                 match slices {
                     Some(slices) => {
-                        let (k, group_count) = self.open_groups(slices.channels);
+                        let (k, group_count) = self.open_groups(&slices.channels, s);
                         loops.k = Some((k.clone(), slices.channels.group));
                         // Whole slices (a bias) with the first chunk, the
                         // bias stored before the first products.

@@ -286,3 +286,34 @@ fn sizes() {
     assert!(parse_size("0").is_err());
     assert!(parse_size("MiB").is_err());
 }
+
+/// x: 1x4x8x8 -> conv a 3x3 (1 filter) -> conv b 1x1 (16) -> relu r, with
+/// b's and r's outputs both written, in chunks of 8 of the 16 channels
+/// inside the spatial tile. a runs once per tile (phase 1), b and r once
+/// per chunk. a's output (8x8x1x4 = 256 bytes), which b reads at every
+/// chunk, stays on chip to the end of the step, so at r (position 2) it
+/// lives with b's and r's chunks (8x8x8x4 = 2048 each; r cannot overwrite
+/// b's, a group output): 256 + 2048 + 2048 = 4352 bytes, the peak (at b:
+/// 256 + 2048 + b's one-channel weight buffer of 8 bytes).
+#[test]
+fn phase_one_results_outlive_the_chunk_loop() {
+    let mut b = GraphBuilder::new("chunks", 4);
+    let x = b.input(&[1, 4, 8, 8]).unwrap();
+    let a = b.conv2d("a", x, 1, Window::square(3, 1, 1), 1).unwrap();
+    let y = b.conv2d("b", a, 16, Window::square(1, 1, 0), 1).unwrap();
+    let r = b.unary("r", "relu", y).unwrap();
+    b.output(y);
+    b.output(r);
+    let g = b.finish();
+    let model = GroupModel::new(&g, &[0, 1, 2]).unwrap();
+    let e = model.evaluate_tiling(&tiling(8, 8, 8), &CostConfig::new(BIG));
+    assert_eq!(e.tiles, [1, 1, 2]);
+    assert_eq!(e.footprint - e.resident_weights, 256 + 2048 + 2048);
+    // Chunks outside: a runs at every step, nothing outlives it.
+    let outer = Tiling {
+        order: LoopOrder::ChannelOuter,
+        ..tiling(8, 8, 8)
+    };
+    let e = model.evaluate_tiling(&outer, &CostConfig::new(BIG));
+    assert_eq!(e.footprint - e.resident_weights, 2048 + 2048);
+}
