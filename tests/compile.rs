@@ -57,6 +57,10 @@ pub fn trials() -> Vec<Trial> {
             "pointwise_products_cover_chunks_and_edges",
             pointwise_products_cover_chunks_and_edges,
         ),
+        check(
+            "channel_chunks_keep_phase_one_on_chip",
+            channel_chunks_keep_phase_one_on_chip,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -547,5 +551,51 @@ fn pointwise_products_cover_chunks_and_edges() -> Result<(), Failed> {
         staged += compare(&text, options, &params, inputs.clone())?;
     }
     assert!(staged >= 8, "too few regions staged: {staged}");
+    Ok(())
+}
+
+/// A 3x3 conv feeding a 1x1 conv to 256 channels and a relu, both
+/// results returned, at capacities where the DP schedule cuts the 256
+/// channels into chunks inside one spatial tile: the 3x3 conv runs at the
+/// first chunk only and its output stays in the arena while every chunk's
+/// 1x1 conv reads it. The relu's buffer, needed after the 1x1 conv's last
+/// read, must not take its place (the arena keeps it live to the end of
+/// the step). Each chunk loads its own output channels' weight slices.
+/// Counted bytes equal the prediction and the outputs the reference's.
+fn channel_chunks_keep_phase_one_on_chip() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x16x14x14xf32>) -> (tensor<1x256x14x14xf32>, tensor<1x256x14x14xf32>) {
+  %wa = df.param "a.w" : tensor<16x16x3x3xf32>
+  %ba = df.param "a.b" : tensor<16xf32>
+  %a = df.conv2d %x, %wa, %ba strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x16x14x14xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x14x14xf32>
+  %wb = df.param "b.w" : tensor<256x16x1x1xf32>
+  %bb = df.param "b.b" : tensor<256xf32>
+  %b = df.conv2d %a, %wb, %bb strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x16x14x14xf32>, tensor<256x16x1x1xf32>, tensor<256xf32>) -> tensor<1x256x14x14xf32>
+  %r = df.activation relu %b : tensor<1x256x14x14xf32>
+  return %b, %r : tensor<1x256x14x14xf32>, tensor<1x256x14x14xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 7 };
+    let input = random_input(&[1, 16, 14, 14], 7, 0);
+    for scratchpad in [26 << 10, 28 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Dp,
+            ..CompileOptions::default()
+        };
+        let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+        let steps: Vec<usize> = compiled
+            .lowered
+            .staging
+            .iter()
+            .filter_map(|region| region.as_ref().ok().map(|summary| summary.steps))
+            .collect();
+        assert!(
+            steps.len() == 1 && steps[0] >= 16,
+            "{scratchpad}: expected one region staged in channel chunks, got steps {steps:?}"
+        );
+        assert_eq!(compare(text, options, &params, vec![input.clone()])?, 1);
+    }
     Ok(())
 }

@@ -32,7 +32,9 @@
 //! **Footprint** of one step = persistent buffers (cached windows, line
 //! buffers, global-pool accumulators, resident weights) + the peak of the
 //! transient buffers while the step's layers run in order (a tile lives from
-//! its producer to its last consumer; an elementwise op may overwrite an
+//! its producer to its last consumer, or to the end of the step when it is
+//! phase 1's and phase 2 reads it with chunks inside the spatial tiles, since
+//! it must outlive the chunk loop; an elementwise op may overwrite an
 //! input that dies there; external inputs are either kept for all their uses
 //! in the step or streamed per use in small channel chunks; streamed weights
 //! pass through a one-output-channel buffer).
