@@ -61,6 +61,10 @@ pub fn trials() -> Vec<Trial> {
             "channel_chunks_keep_phase_one_on_chip",
             channel_chunks_keep_phase_one_on_chip,
         ),
+        check(
+            "branches_keep_part_of_their_weights_across_chunks",
+            branches_keep_part_of_their_weights_across_chunks,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -594,6 +598,63 @@ fn channel_chunks_keep_phase_one_on_chip() -> Result<(), Failed> {
         assert!(
             steps.len() == 1 && steps[0] >= 16,
             "{scratchpad}: expected one region staged in channel chunks, got steps {steps:?}"
+        );
+        assert_eq!(compare(text, options, &params, vec![input.clone()])?, 1);
+    }
+    Ok(())
+}
+
+/// An inception-like block: a 1x1 branch and a 1x1 -> relu -> 3x3 branch,
+/// concatenated. At these capacities the DP schedule cuts the 96 output
+/// channels into chunks inside spatial tiles and keeps part of the weights
+/// on chip: the first channels of some layers' filters for all steps, the
+/// others streamed by slices. The 1x1 branch comes first in the network
+/// but runs in the chunk loop; the middle 1x1 conv and relu (outside it)
+/// run first in every step, so that the branch's buffers cannot take the
+/// place of their kept result. Counted bytes equal the prediction and the
+/// output the reference's.
+fn branches_keep_part_of_their_weights_across_chunks() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x32x14x14xf32>) -> tensor<1x96x14x14xf32> {
+  %wa = df.param "a.w" : tensor<48x32x1x1xf32>
+  %ba = df.param "a.b" : tensor<48xf32>
+  %a = df.conv2d %x, %wa, %ba strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x32x14x14xf32>, tensor<48x32x1x1xf32>, tensor<48xf32>) -> tensor<1x48x14x14xf32>
+  %wb = df.param "b.w" : tensor<16x32x1x1xf32>
+  %bb = df.param "b.b" : tensor<16xf32>
+  %b = df.conv2d %x, %wb, %bb strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x32x14x14xf32>, tensor<16x32x1x1xf32>, tensor<16xf32>) -> tensor<1x16x14x14xf32>
+  %rb = df.activation relu %b : tensor<1x16x14x14xf32>
+  %wc = df.param "c.w" : tensor<48x16x3x3xf32>
+  %bc = df.param "c.b" : tensor<48xf32>
+  %c = df.conv2d %rb, %wc, %bc strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x16x14x14xf32>, tensor<48x16x3x3xf32>, tensor<48xf32>) -> tensor<1x48x14x14xf32>
+  %y = df.concat %a, %c axis 1 : (tensor<1x48x14x14xf32>, tensor<1x48x14x14xf32>) -> tensor<1x96x14x14xf32>
+  return %y : tensor<1x96x14x14xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 9 };
+    let input = random_input(&[1, 32, 14, 14], 9, 0);
+    for scratchpad in [16 << 10, 24 << 10, 32 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Dp,
+            ..CompileOptions::default()
+        };
+        let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+        let staged: Vec<usize> = compiled
+            .lowered
+            .staging
+            .iter()
+            .filter_map(|region| region.as_ref().ok().map(|summary| summary.steps))
+            .collect();
+        assert!(
+            staged.len() == 1 && staged[0] >= 64,
+            "{scratchpad}: expected the block staged in chunks of several tiles, got steps {staged:?}"
+        );
+        let predicted = compiled.lowered.predicted_total();
+        assert!(
+            predicted.weight > 36_288 && predicted.weight < 4 * 36_288,
+            "{scratchpad}: the weights should be partly kept: {predicted:?}"
         );
         assert_eq!(compare(text, options, &params, vec![input.clone()])?, 1);
     }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use deepfuse_passes::{
-    cost::GroupModel,
+    cost::{CostConfig, GroupModel},
     graph::{Dim, LayerGraph, NodeId, OpKind, from_ir},
     receptive_field::{Interval, Region},
     tile_plan::{self, TilePlan, TransferData, WeightMode},
@@ -26,8 +26,14 @@ use melior::ir::OperationRef;
 
 use crate::program::{Program, ValueId};
 
-/// Alignment of every tile buffer in the arena, in bytes.
+/// Alignment of every activation buffer in the arena, in bytes: a cache
+/// line, for the kernels' vector loads.
 const ALIGN: u64 = 64;
+
+/// Alignment of a weight buffer, whose elements the kernels load one at a
+/// time: an `f32`'s. The cost model packs kept weights up to the capacity
+/// to the byte; cache-line padding of every buffer could exceed it.
+const WEIGHT_ALIGN: u64 = 4;
 
 /// Channels per chunk of a streamed input (the cost model's default).
 pub const STREAM_CHANNELS: i64 = 8;
@@ -68,6 +74,11 @@ pub struct StagedWeight {
     pub chunked: bool,
     /// The weight's input channels (dimension 1; 1 for a vector).
     pub channels: i64,
+    /// The first [`StagedLayer::resident_channels`] output channels' slices,
+    /// loaded before the first step and kept, when the layer keeps some but
+    /// not all of its weights on chip (`buffer` then holds the streamed
+    /// slices of the others).
+    pub resident: Option<TileBuffer>,
 }
 
 /// Where an op operand of a staged layer comes from.
@@ -120,6 +131,9 @@ pub struct StagedLayer {
     /// Per step, the output channels `[from, to)` whose streamed weights the
     /// plan loads (all of them, a chunk's, or none: `(0, 0)`).
     pub weight_channels: Vec<(i64, i64)>,
+    /// The output channels `[0, r)` whose weights stay on chip for all
+    /// steps (all of them when resident, none when streamed).
+    pub resident_channels: i64,
 }
 
 /// A plan tensor of a staged region.
@@ -145,6 +159,9 @@ pub struct StagedRegion {
     pub tensors: Vec<StagedTensor>,
     /// Bytes of the arena the buffers span.
     pub arena_bytes: u64,
+    /// The most bytes of buffers live at once, which no placement can go
+    /// under.
+    pub live_peak: u64,
 }
 
 /// How a region runs.
@@ -313,19 +330,20 @@ impl Links<'_, '_, '_, '_> {
             }
         }
         let model = GroupModel::new(self.graph, nodes).map_err(|e| e.to_string())?;
-        let weights = if schedule.resident_weights == 0 {
-            WeightMode::Streamed
+        let plan = if schedule.resident_weights == 0 {
+            tile_plan::plan_with_weights(&model, &schedule.tiling, WeightMode::Streamed)
         } else if schedule.resident_weights == model.weight_bytes() {
-            WeightMode::Resident
+            tile_plan::plan_with_weights(&model, &schedule.tiling, WeightMode::Resident)
         } else {
-            return Err(format!(
-                "partial weight residency ({} of {} weight bytes resident) is not planned yet",
-                schedule.resident_weights,
-                model.weight_bytes()
-            ));
-        };
-        let plan = tile_plan::plan_with_weights(&model, &schedule.tiling, weights)
-            .map_err(|e| e.to_string())?;
+            // Which layers keep which channels: the model's choice under the
+            // scheduled capacity (the traffic check below confirms it).
+            tile_plan::plan(
+                &model,
+                &schedule.tiling,
+                &CostConfig::new(schedule.capacity),
+            )
+        }
+        .map_err(|e| e.to_string())?;
         if plan.traffic() != schedule.traffic {
             return Err(format!(
                 "its tile plan moves {:?}, the schedule predicts {:?}",
@@ -348,12 +366,13 @@ impl Links<'_, '_, '_, '_> {
         let layers = plan
             .nodes
             .iter()
-            .map(|&node| self.layer(node, &plan, weights))
+            .enumerate()
+            .map(|(p, &node)| self.layer(node, &plan, plan.resident_channels[p]))
             .collect::<Result<Vec<_>, _>>()?;
         if plan.tiles[2] > 1 {
             // A chunk's weights are loaded as slices of its output channels.
             if let Some(layer) = layers.iter().find(|layer| {
-                weights == WeightMode::Streamed
+                layer.resident_channels < layer.out_channels
                     && layer.weights.first().is_some_and(|weight| !weight.sliced)
             }) {
                 return Err(format!(
@@ -383,14 +402,22 @@ impl Links<'_, '_, '_, '_> {
             layers,
             tensors,
             arena_bytes: 0,
+            live_peak: 0,
         };
-        place(&mut staged, weights);
-        widen(&mut staged, weights, schedule.capacity);
+        // Activation buffers on cache lines if that fits, else packed (the
+        // model counts bytes, not padding).
+        for align in [ALIGN, WEIGHT_ALIGN] {
+            place(&mut staged, align);
+            widen(&mut staged, schedule.capacity, align);
+            if staged.arena_bytes <= schedule.capacity {
+                break;
+            }
+        }
         if staged.arena_bytes > schedule.capacity {
             return Err(format!(
-                "its tile buffers need {} bytes of scratchpad, more than the {} scheduled \
-                 (the model shares buffers more tightly)",
-                staged.arena_bytes, schedule.capacity
+                "its tile buffers need {} bytes of scratchpad ({} live at once), more than \
+                 the {} scheduled",
+                staged.arena_bytes, staged.live_peak, schedule.capacity
             ));
         }
         Ok(staged)
@@ -400,7 +427,7 @@ impl Links<'_, '_, '_, '_> {
         &self,
         node: NodeId,
         plan: &TilePlan,
-        weights: WeightMode,
+        resident_channels: i64,
     ) -> Result<StagedLayer, String> {
         let step = self.step_of[node].ok_or("a layer is not a forward op")?;
         let graph_node = &self.graph.nodes[node];
@@ -412,7 +439,8 @@ impl Links<'_, '_, '_, '_> {
         // Weights stream one output channel at a time when every weight of
         // the layer leads with the output channels (a filter and its bias).
         let weight_shapes: Vec<&Vec<i64>> = self.weight_shapes(node).collect();
-        let sliced = weights == WeightMode::Streamed
+        let partial = resident_channels > 0 && resident_channels < out_channels;
+        let sliced = resident_channels < out_channels
             && out_channels > 1
             && !weight_shapes.is_empty()
             && weight_shapes
@@ -443,6 +471,14 @@ impl Links<'_, '_, '_, '_> {
         let single_input =
             graph_node.inputs.len() == 1 || matches!(graph_node.kind, OpKind::Binary { .. });
         let chunked = (streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
+        if partial && (!sliced || chunked.is_some()) {
+            return Err(format!(
+                "{} keeps {resident_channels} of its {out_channels} output channels' weights on \
+                 chip, which is lowered only for weights that lead with the output channels \
+                 and an input not streamed in chunks",
+                graph_node.label
+            ));
+        }
         let is_conv = matches!(graph_node.kind, OpKind::Conv2d { .. });
         for (slot, &value) in op_step.operands.iter().enumerate() {
             if let Some(k) = graph_node.inputs.iter().position(|o| o.slot == slot) {
@@ -465,6 +501,12 @@ impl Links<'_, '_, '_, '_> {
                 if chunk_filter {
                     buffer_shape[1] = buffer_shape[1].min(STREAM_CHANNELS);
                 }
+                let resident = partial.then(|| TileBuffer {
+                    offset: 0,
+                    shape: std::iter::once(resident_channels)
+                        .chain(shape_tail(&self.program.values[value].shape))
+                        .collect(),
+                });
                 operands.push(OperandSource::Weight(staged_weights.len()));
                 staged_weights.push(StagedWeight {
                     value,
@@ -475,6 +517,7 @@ impl Links<'_, '_, '_, '_> {
                     sliced,
                     chunked: chunk_filter,
                     channels,
+                    resident,
                 });
             } else {
                 return Err(format!(
@@ -511,8 +554,14 @@ impl Links<'_, '_, '_, '_> {
             ),
             in_place: false,
             weight_channels: weight_channels(plan, node, out_channels, &weight_elements)?,
+            resident_channels,
         })
     }
+}
+
+/// A shape without its leading dimension.
+fn shape_tail(shape: &[i64]) -> impl Iterator<Item = i64> + '_ {
+    shape.iter().skip(1).copied()
 }
 
 /// Per step, the output channels of `node` whose weights the plan loads:
@@ -578,11 +627,14 @@ struct Item {
     from: usize,
     to: usize,
     bytes: u64,
+    /// Its offset's alignment.
+    align: u64,
 }
 
 /// Gives every buffer of `region` its shape and offset, and sets
-/// [`StagedRegion::arena_bytes`].
-fn place(region: &mut StagedRegion, weights: WeightMode) {
+/// [`StagedRegion::arena_bytes`]; activation buffers start at multiples of
+/// `activation_align` bytes.
+fn place(region: &mut StagedRegion, activation_align: u64) {
     let plan = &region.plan;
     let last = plan.nodes.len().saturating_sub(1);
     // Per tensor: its window shape and live range.
@@ -673,6 +725,7 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             from: entry.1,
             to: entry.2,
             bytes: entry.0.iter().product::<i64>().max(0) as u64 * 4,
+            align: activation_align,
         });
     }
     for (p, _, shape) in &use_items {
@@ -680,22 +733,36 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             from: *p,
             to: *p,
             bytes: shape.iter().product::<i64>().max(0) as u64 * 4,
+            align: activation_align,
         });
     }
     for (p, layer) in region.layers.iter().enumerate() {
+        let resident = layer.resident_channels >= layer.out_channels;
         for weight in &layer.weights {
-            let (from, to) = match weights {
-                WeightMode::Resident => (0, last),
-                WeightMode::Streamed => (p, p),
-            };
+            let (from, to) = if resident { (0, last) } else { (p, p) };
             items.push(Item {
                 from,
                 to,
                 bytes: weight.buffer.bytes(),
+                align: WEIGHT_ALIGN,
             });
         }
     }
-    let offsets = first_fit(&items);
+    // The kept part of partly resident weights, for all steps.
+    for layer in &region.layers {
+        for weight in &layer.weights {
+            if let Some(buffer) = &weight.resident {
+                items.push(Item {
+                    from: 0,
+                    to: last,
+                    bytes: buffer.bytes(),
+                    align: WEIGHT_ALIGN,
+                });
+            }
+        }
+    }
+    let offsets = arrange(&items);
+    region.live_peak = live_peak(&items);
     region.arena_bytes = items
         .iter()
         .zip(&offsets)
@@ -728,6 +795,13 @@ fn place(region: &mut StagedRegion, weights: WeightMode) {
             weight.buffer.offset = next.next().expect("one offset per item");
         }
     }
+    for layer in &mut region.layers {
+        for weight in &mut layer.weights {
+            if let Some(buffer) = &mut weight.resident {
+                buffer.offset = next.next().expect("one offset per item");
+            }
+        }
+    }
 }
 
 /// Input channels per chunk of a streamed input that the arena's spare
@@ -745,7 +819,7 @@ const SLICE_GROUPS: [i64; 4] = [8, 4, 2, 1];
 /// slices of every sliced weight per load, the widest pair (chunks first)
 /// whose buffers still fit `capacity`. The same bytes move, in fewer and
 /// larger transfers, and the kernels do more per call.
-fn widen(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
+fn widen(region: &mut StagedRegion, capacity: u64, activation_align: u64) {
     let chunked = region.layers.iter().any(|layer| layer.chunked.is_some());
     let sliced = region
         .layers
@@ -787,7 +861,7 @@ fn widen(region: &mut StagedRegion, weights: WeightMode, capacity: u64) {
                     }
                 }
             }
-            place(&mut wider, weights);
+            place(&mut wider, activation_align);
             if wider.arena_bytes <= capacity {
                 *region = wider;
                 return;
@@ -806,13 +880,59 @@ pub(crate) fn use_channel_extent(plan: &TilePlan, p: usize, u: usize) -> i64 {
 }
 
 /// Offsets for `items` such that two items live at a common position never
-/// overlap: largest first, each at the lowest aligned offset that is free.
-fn first_fit(items: &[Item]) -> Vec<u64> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(items[i].bytes), i));
+/// overlap, each at the lowest aligned offset that is free when placed in
+/// one of a few orders (largest first; longest-lived first; by area of
+/// bytes times positions): the order whose arena is smallest. No order is
+/// best for every region, and first fit can fragment the arena past the
+/// peak of the live bytes, which a region must stay under to be staged.
+fn arrange(items: &[Item]) -> Vec<u64> {
+    let span = |offsets: &[u64]| {
+        items
+            .iter()
+            .zip(offsets)
+            .map(|(item, offset)| offset + item.bytes)
+            .max()
+            .unwrap_or(0)
+    };
+    let positions = |item: &Item| (item.to - item.from + 1) as u64;
+    let key = |order: usize, item: &Item| match order {
+        0 => (item.bytes, 0),
+        1 => (positions(item), item.bytes),
+        _ => (item.bytes * positions(item), item.bytes),
+    };
+    (0..3)
+        .map(|k| {
+            let mut order: Vec<usize> = (0..items.len()).collect();
+            order.sort_by_key(|&i| (std::cmp::Reverse(key(k, &items[i])), i));
+            first_fit(items, &order)
+        })
+        .min_by_key(|offsets| span(offsets))
+        .unwrap_or_default()
+}
+
+/// The most bytes live at any position (each rounded up to its alignment):
+/// no placement of `items` needs less.
+fn live_peak(items: &[Item]) -> u64 {
+    let last = items.iter().map(|item| item.to).max().unwrap_or(0);
+    (0..=last)
+        .map(|p| {
+            items
+                .iter()
+                .filter(|item| item.from <= p && p <= item.to)
+                .map(|item| item.bytes.next_multiple_of(item.align))
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Offsets for `items` placed in `order`, each at the lowest aligned offset
+/// that is free of the items placed before it that are live at a common
+/// position.
+fn first_fit(items: &[Item], order: &[usize]) -> Vec<u64> {
     let mut offsets = vec![0u64; items.len()];
     let mut placed: Vec<usize> = Vec::new();
-    for i in order {
+    for &i in order {
         let item = &items[i];
         let mut conflicts: Vec<(u64, u64)> = placed
             .iter()
@@ -825,7 +945,7 @@ fn first_fit(items: &[Item]) -> Vec<u64> {
             if offset + item.bytes <= start {
                 break;
             }
-            offset = offset.max(end.next_multiple_of(ALIGN));
+            offset = offset.max(end.next_multiple_of(item.align));
         }
         offsets[i] = offset;
         placed.push(i);
@@ -844,19 +964,24 @@ mod tests {
                 from: 0,
                 to: 1,
                 bytes: 100,
+                align: ALIGN,
             },
             Item {
                 from: 1,
                 to: 2,
                 bytes: 100,
+                align: ALIGN,
             },
             Item {
                 from: 2,
                 to: 2,
                 bytes: 64,
+                align: ALIGN,
             },
         ];
-        let offsets = first_fit(&items);
+        let offsets = arrange(&items);
         assert_eq!(offsets, vec![0, 128, 0]);
+        // At position 1, two buffers of 100 bytes, each taking 128.
+        assert_eq!(live_peak(&items), 256);
     }
 }

@@ -41,8 +41,9 @@
 //!
 //! **Weights** not resident are re-read at every step that uses them; the
 //! bytes left over by the activations make weights resident greedily by
-//! bytes saved per byte of scratchpad (a fractional knapsack, so optimal;
-//! a layer can be partly resident).
+//! bytes saved per byte of scratchpad, in whole output channels (a
+//! fractional knapsack rounded to channels: a layer can be partly resident,
+//! its first channels kept and the others streamed).
 //!
 //! **Traffic** = external input reads (with halo re-reads and re-reads per
 //! chunk) + weight reads + output writes (each output element once).
@@ -300,8 +301,8 @@ pub(crate) struct MemberInfo {
     pub(crate) node: NodeId,
     pub(crate) output: usize,
     pub(crate) uses: Vec<usize>,
-    weight_bytes: u64,
-    out_channels: i64,
+    pub(crate) weight_bytes: u64,
+    pub(crate) out_channels: i64,
     pub(crate) accumulates: bool,
     elementwise: bool,
 }
@@ -323,7 +324,7 @@ pub struct ChunkPlan {
     /// Per member: it runs in phase 2 (its region depends on the chunk).
     pub(crate) phase2: Vec<bool>,
     /// Per member: its execution position in a step.
-    position: Vec<usize>,
+    pub(crate) position: Vec<usize>,
     /// Per tensor: the first and last position that reads it.
     first_use: Vec<usize>,
     last_use: Vec<usize>,
@@ -341,6 +342,9 @@ pub struct Scratch {
     delta: Vec<i64>,
     extra: Vec<i64>,
     items: Vec<(u64, u64, usize)>,
+    /// Per member, the bytes of its weights the last evaluation keeps on
+    /// chip (whole output channels).
+    pub resident_by_member: Vec<u64>,
     /// Stop after the footprint without weights (traffic left at zero).
     pub footprint_only: bool,
 }
@@ -358,6 +362,8 @@ impl Scratch {
         self.extra.clear();
         self.extra.resize(members, 0);
         self.items.clear();
+        self.resident_by_member.clear();
+        self.resident_by_member.resize(members, 0);
     }
 }
 
@@ -786,6 +792,7 @@ impl<'g> GroupModel<'g> {
             delta,
             extra,
             items,
+            resident_by_member,
             ..
         } = scratch;
         let ChunkPlan {
@@ -1012,13 +1019,26 @@ impl<'g> GroupModel<'g> {
                 let rhs = b.0 as u128 * a.1 as u128;
                 rhs.cmp(&lhs).then(a.2.cmp(&b.2))
             });
-            for &(saving, footprint, _) in items.iter() {
+            for &(saving, footprint, m) in items.iter() {
                 if budget == 0 {
                     break;
                 }
-                let taken = footprint.min(budget);
+                // Whole output channels of the layer's weights (a code
+                // generator keeps channels, not bytes).
+                let member = &self.members[m];
+                let k = member.out_channels.max(1) as u64;
+                let unit = if member.weight_bytes.is_multiple_of(k) {
+                    member.weight_bytes / k
+                } else {
+                    member.weight_bytes
+                };
+                let taken = footprint.min(budget) / unit * unit;
+                if taken == 0 {
+                    continue;
+                }
                 budget -= taken;
                 resident += taken;
+                resident_by_member[m] = taken;
                 weight -= (saving as u128 * taken as u128 / footprint as u128) as u64;
             }
         }

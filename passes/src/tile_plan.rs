@@ -60,7 +60,8 @@ use thiserror::Error;
 
 use crate::{
     cost::{
-        CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Traffic, UseInfo, proportional,
+        CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic, UseInfo,
+        proportional,
     },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
@@ -78,6 +79,11 @@ pub enum WeightMode {
     /// Every weighted layer's weights are loaded once, in
     /// [`TilePlan::prologue`], and stay on chip for all steps.
     Resident,
+    /// Some layers keep some of their weights on chip: the first
+    /// [`TilePlan::resident_channels`] output channels' slices, loaded in
+    /// the prologue; the other channels are streamed as in
+    /// [`WeightMode::Streamed`].
+    Partial,
 }
 
 /// Why a tiling has no plan (yet).
@@ -96,10 +102,14 @@ pub enum Unsupported {
         /// Its largest kept overlap.
         overlap: i64,
     },
-    /// Some but not all weights resident.
+    /// Weights kept on chip in a way the plan does not follow: one chunk's
+    /// at a time for a sweep of the spatial tiles (channel chunks outside),
+    /// or part of a layer whose chunks' channel windows overlap (the model
+    /// counts the part's saving in proportion to its bytes).
     #[error(
-        "partial weight residency: {resident} of {total} weight bytes resident; \
-         only none or all are planned"
+        "{resident} of {total} weight bytes kept on chip per channel chunk, or in part for a \
+         layer whose chunks overlap; only whole or partial residency for all steps of \
+         disjoint chunks is planned"
     )]
     PartialResidency {
         /// Bytes the evaluation keeps resident.
@@ -227,8 +237,17 @@ pub struct TilePlan {
     pub tiling: Tiling,
     /// Weight handling.
     pub weights: WeightMode,
-    /// The member nodes, in execution (topological) order.
+    /// Per layer (as [`TilePlan::nodes`]), the output channels `[0, r)`
+    /// whose weights are loaded in the prologue and stay on chip: none when
+    /// streamed, all when resident.
+    pub resident_channels: Vec<i64>,
+    /// The member nodes, in execution order: a topological order with the
+    /// layers outside the chunk loop first (the cost model's phase 1).
     pub nodes: Vec<NodeId>,
+    /// Per layer (as [`TilePlan::nodes`]): its window depends on the channel
+    /// chunk (the model's phase 2). With chunks inside the spatial tiles,
+    /// the other layers run at a tile's first chunk only.
+    pub in_chunk_loop: Vec<bool>,
     /// Every tensor the group touches: external inputs and members' results,
     /// in order of first appearance (as the cost model indexes them).
     pub tensors: Vec<PlanTensor>,
@@ -268,29 +287,65 @@ impl TilePlan {
     }
 }
 
-/// The plan of `tiling` with the weight handling the cost model chooses
-/// under `config`: [`WeightMode::Streamed`] when it keeps no weight
-/// resident, [`WeightMode::Resident`] when it keeps them all, else
-/// [`Unsupported::PartialResidency`]. The plan does not check that the
-/// tiling fits the capacity (the evaluation says so).
+/// The plan of `tiling` with the weights the cost model keeps on chip
+/// under `config`, layer by layer (whole output channels). Weights kept
+/// per channel chunk for a sweep (a chunk-dependent layer with channel
+/// chunks outside) are [`Unsupported::PartialResidency`]. The plan does not
+/// check that the tiling fits the capacity (the evaluation says so).
 pub fn plan(
     model: &GroupModel,
     tiling: &Tiling,
     config: &CostConfig,
 ) -> Result<TilePlan, Unsupported> {
-    let evaluation = model.evaluate_tiling(tiling, config);
-    let total = model.weight_bytes();
-    let weights = if evaluation.resident_weights == 0 {
-        WeightMode::Streamed
-    } else if evaluation.resident_weights == total {
-        WeightMode::Resident
-    } else {
-        return Err(Unsupported::PartialResidency {
-            resident: evaluation.resident_weights,
-            total,
-        });
-    };
-    plan_with_weights(model, tiling, weights)
+    let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
+    let rows = model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
+    let cols = model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
+    let mut scratch = Scratch::default();
+    let evaluation = model.evaluate_with(tiling, &chans, &rows, &cols, config, &mut scratch);
+    let chunks = model.chunk_plan(&chans);
+    let per_sweep = chans.count > 1 && tiling.order == LoopOrder::ChannelOuter;
+    let resident = model
+        .members
+        .iter()
+        .enumerate()
+        .map(|(m, member)| {
+            let taken = scratch.resident_by_member[m];
+            let overlapping = chans.new_sum[member.output] != member.out_channels;
+            let part = taken > 0 && taken < member.weight_bytes;
+            if taken > 0 && chunks.phase2[m] && (per_sweep || (part && overlapping)) {
+                return Err(Unsupported::PartialResidency {
+                    resident: evaluation.resident_weights,
+                    total: model.weight_bytes(),
+                });
+            }
+            Ok(if taken >= member.weight_bytes {
+                member.out_channels
+            } else {
+                // Whole channels (the model keeps them so).
+                (taken * member.out_channels.max(1) as u64 / member.weight_bytes.max(1)) as i64
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    build(model, tiling, resident)
+}
+
+/// The plan of `tiling` with weights handled as `weights` (whatever the
+/// capacity: the plan does not check the footprint). [`WeightMode::Partial`]
+/// needs the model's choice: see [`plan`].
+pub fn plan_with_weights(
+    model: &GroupModel,
+    tiling: &Tiling,
+    weights: WeightMode,
+) -> Result<TilePlan, Unsupported> {
+    let resident = model
+        .members
+        .iter()
+        .map(|member| match weights {
+            WeightMode::Resident => member.out_channels,
+            WeightMode::Streamed | WeightMode::Partial => 0,
+        })
+        .collect();
+    build(model, tiling, resident)
 }
 
 /// The group's members, tensors and uses as the cost model analysed them
@@ -451,15 +506,10 @@ fn region(dims: Dims, c: Interval, h: Interval, w: Interval) -> Region {
     }
 }
 
-/// The plan of `tiling` with weights handled as `weights` (whatever the
-/// capacity: the plan does not check the footprint).
-pub fn plan_with_weights(
-    model: &GroupModel,
-    tiling: &Tiling,
-    weights: WeightMode,
-) -> Result<TilePlan, Unsupported> {
+/// The plan of `tiling` with the first `resident[m]` output channels of
+/// member `m`'s weights kept on chip.
+fn build(model: &GroupModel, tiling: &Tiling, resident: Vec<i64>) -> Result<TilePlan, Unsupported> {
     let graph = model.graph();
-    let nodes = model.nodes();
     let mut s = Structure::new(model);
     let [grid_c, grid_h, grid_w] = model.grid();
 
@@ -551,12 +601,29 @@ pub fn plan_with_weights(
             }
         }
     }
-    let prologue = match weights {
-        WeightMode::Streamed => Vec::new(),
-        WeightMode::Resident => (0..s.members.len())
-            .flat_map(|m| weight_transfers(m, m, None))
-            .collect(),
+    let weighted = |m: usize| s.members[m].weight_bytes > 0;
+    let full = |m: usize| resident[m] >= s.members[m].out_channels;
+    let weights = if (0..s.members.len()).all(|m| !weighted(m) || resident[m] == 0) {
+        WeightMode::Streamed
+    } else if (0..s.members.len()).all(|m| !weighted(m) || full(m)) {
+        WeightMode::Resident
+    } else {
+        WeightMode::Partial
     };
+    // The members in execution order: the model's (phase 1, then phase 2),
+    // so that phase 1's results are computed before any layer that runs at
+    // every chunk, whose buffers must not take their place.
+    let mut exec: Vec<usize> = (0..s.members.len()).collect();
+    exec.sort_by_key(|&m| chunks.position[m]);
+    let prologue = exec
+        .iter()
+        .enumerate()
+        .filter(|&(_, &m)| resident[m] > 0)
+        .flat_map(|(p, &m)| {
+            let channels = (!full(m)).then(|| Interval::new(0, resident[m]));
+            weight_transfers(m, p, channels)
+        })
+        .collect();
 
     let tensor_transfer = |kind, tensor: usize, region: Region, layer: usize| Transfer {
         kind,
@@ -598,9 +665,10 @@ pub fn plan_with_weights(
         let mut layers = Vec::with_capacity(s.members.len());
         let mut transfers = Vec::new();
         let mut loaded = vec![false; s.tensors.len()];
-        for (p, member) in s.members.iter().enumerate() {
+        for (p, &m) in exec.iter().enumerate() {
+            let member = &s.members[m];
             let out = member.output;
-            if !runs(p) {
+            if !runs(m) {
                 layers.push(LayerStep {
                     node: member.node,
                     computes: Region::EMPTY,
@@ -632,15 +700,21 @@ pub fn plan_with_weights(
                     transfers.push(tensor_transfer(TransferKind::Input, t, load, p));
                 }
             }
-            if weights == WeightMode::Streamed {
+            if !full(m) {
                 // A layer in the chunk loop loads its chunk's output
-                // channels; the others all of them, whatever they compute.
-                let channels = phase2(p).then_some(c.need[out][k]);
-                transfers.extend(weight_transfers(p, p, channels));
+                // channels, the others all of them, whatever they compute;
+                // but the channels kept on chip.
+                let all = Interval::new(0, s.tensors[out].dims.c);
+                let channels = if phase2(m) { c.need[out][k] } else { all };
+                let streamed = Interval::new(channels.start.max(resident[m]), channels.end);
+                if !streamed.is_empty() {
+                    let whole = streamed == all;
+                    transfers.extend(weight_transfers(m, p, (!whole).then_some(streamed)));
+                }
             }
             let tensor = &s.tensors[out];
             if tensor.is_output {
-                let channels = if chunks_inside && !phase2(p) {
+                let channels = if chunks_inside && !phase2(m) {
                     all_pieces(out)
                 } else {
                     c.piece[out][k]
@@ -686,7 +760,9 @@ pub fn plan_with_weights(
     Ok(TilePlan {
         tiling: *tiling,
         weights,
-        nodes,
+        resident_channels: exec.iter().map(|&m| resident[m]).collect(),
+        nodes: exec.iter().map(|&m| s.members[m].node).collect(),
+        in_chunk_loop: exec.iter().map(|&m| phase2(m)).collect(),
         tensors: s.tensors,
         tiles: [h.count, w.count, c.count],
         prologue,

@@ -41,6 +41,11 @@ use crate::{
     graph::Dim,
 };
 
+/// Shorter tile heights tried in a row without lowering the traffic before
+/// a family's search stops: weights kept in whole output channels make the
+/// traffic fall in steps as tiles shrink, not smoothly.
+const PATIENCE: usize = 4;
+
 /// How thoroughly tilings are searched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum SearchMode {
@@ -517,7 +522,7 @@ fn search_with(
                                         best.consider(t, e);
                                         if previous.is_some_and(|p| total >= p) {
                                             worse += 1;
-                                            if worse >= 2 {
+                                            if worse >= PATIENCE {
                                                 break;
                                             }
                                         } else {

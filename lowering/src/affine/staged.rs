@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use deepfuse_passes::{
     ir::op_name,
     receptive_field::Region,
-    tile_plan::{TransferData, TransferKind, WeightMode},
+    tile_plan::{TransferData, TransferKind},
 };
 use deepfuse_runtime::{DMA_SYMBOL, DmaKind};
 use melior::ir::OperationRef;
@@ -282,23 +282,24 @@ fn build(
         }
     }
     slots.sort_by_key(|k| (k.3, k.0 == TransferKind::Output as u8));
-    // Streamed weights: every weight of a layer at the steps that load its
-    // weights (all of them without channel chunks).
-    let weights_per_step: usize = region.layers.iter().map(|layer| layer.weights.len()).sum();
-    let expected = match plan.weights {
-        WeightMode::Streamed => region
-            .layers
-            .iter()
-            .map(|layer| {
-                let loads = layer.weight_channels.iter().filter(|(from, to)| to > from);
-                loads.count() * layer.weights.len()
-            })
-            .sum(),
-        WeightMode::Resident => 0,
-    };
-    if weight_loads != expected
-        || (plan.weights == WeightMode::Resident && plan.prologue.len() != weights_per_step)
-    {
+    // Every weight of a layer at the steps that load its weights (all of
+    // them without channel chunks, none when resident), and before the
+    // first step every weight of a layer that keeps some.
+    let expected: usize = region
+        .layers
+        .iter()
+        .map(|layer| {
+            let loads = layer.weight_channels.iter().filter(|(from, to)| to > from);
+            loads.count() * layer.weights.len()
+        })
+        .sum();
+    let kept: usize = region
+        .layers
+        .iter()
+        .filter(|layer| layer.resident_channels > 0)
+        .map(|layer| layer.weights.len())
+        .sum();
+    if weight_loads != expected || plan.prologue.len() != kept {
         return Err(format!(
             "the plan's weight transfers ({weight_loads} in steps, {} before) are not one per weight",
             plan.prologue.len()
@@ -314,16 +315,17 @@ fn build(
         }
     };
 
-    // Resident weights, once.
-    if plan.weights == WeightMode::Resident {
-        for layer in &region.layers {
-            for weight in &layer.weights {
-                actions.prologue.push(Action::Dma(whole_weight(
-                    buffers,
-                    weight.value,
-                    &weight.buffer,
-                )));
-            }
+    // Resident weights, or their kept channels, once.
+    for layer in region
+        .layers
+        .iter()
+        .filter(|layer| layer.resident_channels > 0)
+    {
+        for weight in &layer.weights {
+            let buffer = weight.resident.as_ref().unwrap_or(&weight.buffer);
+            actions
+                .prologue
+                .push(Action::Dma(whole_weight(buffers, weight.value, buffer)));
         }
     }
 
@@ -396,8 +398,8 @@ fn build(
         } else {
             Box::new(computes)
         };
-        let sliced =
-            plan.weights == WeightMode::Streamed && layer.weights.first().is_some_and(|w| w.sliced);
+        let sliced = layer.weights.first().is_some_and(|w| w.sliced);
+        let streamed = layer.resident_channels < layer.out_channels;
         let groups = ChannelGroups {
             channels: layer.out_channels,
             group: layer.slice_channels,
@@ -407,6 +409,16 @@ fn build(
             ),
         };
         let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
+        // The channels computed from the weights kept on chip, when the
+        // others are streamed.
+        let kept = layer.resident_channels;
+        let kept_frame = (
+            c_lo.clone(),
+            cell(&|s| {
+                let c = frame_of(s).c;
+                c.start.max(c.end.min(kept))
+            }),
+        );
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
             indices.push(Arg::ChannelTo(c_hi));
@@ -524,6 +536,42 @@ fn build(
         } else {
             None
         };
+        // A layer that keeps some channels' weights computes those from
+        // the kept buffers (whole views), the others slice by slice.
+        let kept_call = if kept > 0 && streamed {
+            let mut kept_views = views.clone();
+            let mut kept_tile_views = tile_views.clone();
+            for (v, source) in layer.operands.iter().enumerate() {
+                if let OperandSource::Weight(k) = *source {
+                    kept_views[v] = layer.weights[k]
+                        .resident
+                        .clone()
+                        .ok_or("a partly resident weight has no kept buffer")?;
+                    kept_tile_views[v] = TileView::Whole;
+                }
+            }
+            let mut kept_indices = vec![Arg::Cell(kept_frame.0), Arg::Cell(kept_frame.1)];
+            kept_indices.extend(
+                indices[2..]
+                    .iter()
+                    .filter(|arg| !matches!(arg, Arg::Channel))
+                    .cloned(),
+            );
+            Some(Call {
+                callee: tile_kernel(
+                    library,
+                    &op,
+                    &name,
+                    (&kept_views, &kept_tile_views, noalias),
+                    &sizes,
+                    part,
+                )?,
+                views: kept_views,
+                indices: kept_indices,
+            })
+        } else {
+            None
+        };
         let call = Call {
             callee,
             views,
@@ -591,7 +639,7 @@ fn build(
                     })
                     .collect(),
             });
-            if !sliced && plan.weights == WeightMode::Streamed {
+            if !sliced && streamed {
                 for weight in &layer.weights {
                     actions.steps.push(Action::Dma(whole_weight(
                         buffers,
@@ -611,6 +659,9 @@ fn build(
                 call,
             })));
         } else if sliced {
+            if let Some(kept_call) = kept_call {
+                actions.steps.push(Action::Call(kept_call));
+            }
             let slices = layer
                 .weights
                 .iter()
@@ -628,7 +679,7 @@ fn build(
                 call,
             });
         } else {
-            if plan.weights == WeightMode::Streamed {
+            if streamed {
                 for weight in &layer.weights {
                     actions.steps.push(Action::Dma(whole_weight(
                         buffers,

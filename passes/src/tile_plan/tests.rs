@@ -431,17 +431,36 @@ fn unsupported_tilings_say_why() {
     // A chunk larger than the channels is one chunk.
     assert!(plan(&model, &tiling(8, 8, 100), &config).is_ok());
     // Four bands: the activations take 2x8x8x4 (output) + 4x8x8x4 (input
-    // stream) + 73x4 (weight buffer) = 1828 bytes; 1900 bytes leave 72 of
-    // the 2336 weight bytes resident.
+    // stream) + 73x4 (weight buffer) = 1828 bytes. 1900 bytes leave 72,
+    // less than one output channel's weights (72 + 1 elements, 292 bytes):
+    // nothing stays. 2500 bytes leave 672: two channels (584 bytes) stay,
+    // loaded before the first step; every step loads the other six.
     let e = model.evaluate_tiling(&tiling(2, 8, 8), &CostConfig::new(1900));
-    assert_eq!(e.resident_weights, 72);
+    assert_eq!(e.resident_weights, 0);
+    let config = CostConfig::new(2500);
+    let e = model.evaluate_tiling(&tiling(2, 8, 8), &config);
+    assert_eq!(e.resident_weights, 584);
+    let p = plan(&model, &tiling(2, 8, 8), &config).unwrap();
     assert_eq!(
-        plan(&model, &tiling(2, 8, 8), &CostConfig::new(1900)).unwrap_err(),
-        Unsupported::PartialResidency {
-            resident: 72,
-            total: 2336
-        }
+        (p.weights, &p.resident_channels[..]),
+        (WeightMode::Partial, &[2][..])
     );
+    let elements = |transfers: &[Transfer]| -> Vec<(i64, i64)> {
+        transfers
+            .iter()
+            .filter_map(|t| match t.data {
+                TransferData::Weight { elements, .. } => Some((elements.start, elements.end)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(elements(&p.prologue), vec![(0, 144), (0, 2)]);
+    for step in &p.steps {
+        assert_eq!(elements(&step.transfers), vec![(144, 576), (2, 8)]);
+    }
+    // 584 + 4 x 1752 = 7592: the model's 4 x 2336 less 3 reads of 584.
+    assert_eq!(p.traffic().weight, 7592);
+    assert_eq!(p.traffic(), e.traffic);
 }
 
 /// Random networks on 1x4x9x9 inputs, with strided convs (1x1 stride-2
@@ -469,6 +488,17 @@ fn check_regions(g: &LayerGraph, p: &TilePlan) {
         .iter()
         .map(|t| vec![0; t.dims.elements() as usize])
         .collect();
+    // The layers outside the chunk loop come first: nothing that runs at
+    // every chunk may run before them (its buffers could take the place of
+    // what they keep on chip). With chunks inside the spatial tiles, they
+    // compute nothing after a tile's first chunk.
+    let outside = p.in_chunk_loop.iter().filter(|&&inside| !inside).count();
+    assert!(p.in_chunk_loop[..outside].iter().all(|&inside| !inside));
+    if p.tiling.order == LoopOrder::SpatialOuter {
+        for step in p.steps.iter().filter(|step| step.tile[2] > 0) {
+            assert!(step.layers[..outside].iter().all(|l| l.computes.is_empty()));
+        }
+    }
     for step in &p.steps {
         for (layer, member) in step.layers.iter().zip(&p.nodes) {
             assert_eq!(layer.node, *member);
@@ -535,8 +565,18 @@ fn check_against_model(p: &TilePlan, e: &Evaluation, total_weights: u64) {
     match p.weights {
         WeightMode::Streamed => assert_eq!(e.resident_weights, 0),
         WeightMode::Resident => assert_eq!(e.resident_weights, total_weights),
+        WeightMode::Partial => {
+            assert!(e.resident_weights > 0 && e.resident_weights < total_weights)
+        }
     }
-    assert_eq!(traffic.weight, e.traffic.weight, "weight");
+    // The prologue loads what stays on chip.
+    let kept: u64 = p.prologue.iter().map(|t| t.bytes).sum();
+    assert_eq!(kept, e.resident_weights);
+    assert_eq!(
+        traffic.weight, e.traffic.weight,
+        "weight: {:?} tiles {:?} resident {:?}",
+        p.tiling, p.tiles, p.resident_channels
+    );
 }
 
 #[test]
