@@ -471,11 +471,10 @@ impl Links<'_, '_, '_, '_> {
         let single_input =
             graph_node.inputs.len() == 1 || matches!(graph_node.kind, OpKind::Binary { .. });
         let chunked = (streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
-        if partial && (!sliced || chunked.is_some()) {
+        if partial && !sliced {
             return Err(format!(
                 "{} keeps {resident_channels} of its {out_channels} output channels' weights on \
-                 chip, which is lowered only for weights that lead with the output channels \
-                 and an input not streamed in chunks",
+                 chip, which is lowered only for weights that lead with the output channels",
                 graph_node.label
             ));
         }

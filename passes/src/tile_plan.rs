@@ -29,14 +29,16 @@
 //! - external inputs kept for all their uses in a step (one load of the hull
 //!   of the uses' windows) or streamed per use (one load per use), exactly as
 //!   the model decides (`stream_inputs`, and single-use inputs);
-//! - weights either all streamed (every weighted layer's weights loaded at
-//!   every step, [`WeightMode::Streamed`]) or all resident (each layer's
-//!   weights loaded once, before the first step, [`WeightMode::Resident`]).
-//!   [`plan`] takes the mode the evaluation chose and refuses a partial
-//!   residency; [`plan_with_weights`] takes it explicitly. As in the model,
-//!   streamed weights are loaded at every step the layer runs in, even where
-//!   it computes nothing (an output smaller than the reference can have
-//!   empty pieces).
+//! - weights kept on chip for all steps, per layer its first output
+//!   channels' slices (none: [`WeightMode::Streamed`], all:
+//!   [`WeightMode::Resident`], else [`WeightMode::Partial`]), loaded in the
+//!   prologue; the other channels are streamed, at every step the layer runs
+//!   in, even where it computes nothing (an output smaller than the
+//!   reference can have empty pieces). [`plan`] takes what the evaluation
+//!   keeps; [`plan_with_weights`] all or nothing. Weights the model keeps
+//!   one chunk at a time for a sweep (a layer of the chunk loop with chunks
+//!   outside), or in part for a layer whose chunks' channel windows
+//!   overlap, are [`Unsupported::PartialResidency`].
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
 //! `stream_channels` channels and of weights one output channel at a time

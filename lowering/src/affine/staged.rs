@@ -135,7 +135,18 @@ struct ChunkLoop {
     /// The input box's first channel.
     base: Cell,
     load: Dma,
+    /// The channels computed from weights kept on chip, on each chunk.
+    kept: Option<KeptCall>,
     slices: Option<Slices>,
+    init: Option<Call>,
+    call: Call,
+}
+
+/// The calls of a layer on the kept part of its weights (whole views),
+/// for the channels below those it streams.
+#[derive(Clone, Debug)]
+struct KeptCall {
+    /// Before the first chunk of a chunked convolution: the bias.
     init: Option<Call>,
     call: Call,
 }
@@ -439,6 +450,9 @@ fn build(
             indices.push(Arg::ChunkStart);
             indices.push(Arg::ChunkEnd);
         }
+        // Where the weights' index arguments are (a call on kept buffers
+        // leaves them out).
+        let mut weight_indices = Vec::new();
         for source in &layer.operands {
             match *source {
                 OperandSource::Activation(u) => {
@@ -469,6 +483,7 @@ fn build(
                 }
                 OperandSource::Weight(k) => {
                     let weight = &layer.weights[k];
+                    let first = indices.len();
                     if weight.chunked {
                         indices.push(Arg::Channel);
                         indices.push(Arg::ChunkStart);
@@ -479,6 +494,7 @@ fn build(
                     } else {
                         tile_views.push(TileView::Whole);
                     }
+                    weight_indices.push(first..indices.len());
                     views.push(weight.buffer.clone());
                 }
             }
@@ -552,23 +568,38 @@ fn build(
             }
             let mut kept_indices = vec![Arg::Cell(kept_frame.0), Arg::Cell(kept_frame.1)];
             kept_indices.extend(
-                indices[2..]
+                indices
                     .iter()
-                    .filter(|arg| !matches!(arg, Arg::Channel))
-                    .cloned(),
+                    .enumerate()
+                    .skip(2)
+                    .filter(|(i, _)| !weight_indices.iter().any(|range| range.contains(i)))
+                    .map(|(_, arg)| arg.clone()),
             );
-            Some(Call {
-                callee: tile_kernel(
+            let kernel = |library: &mut KernelLibrary, part| {
+                tile_kernel(
                     library,
                     &op,
                     &name,
                     (&kept_views, &kept_tile_views, noalias),
                     &sizes,
                     part,
-                )?,
-                views: kept_views,
-                indices: kept_indices,
-            })
+                )
+            };
+            let call = Call {
+                callee: kernel(library, part)?,
+                views: kept_views.clone(),
+                indices: kept_indices.clone(),
+            };
+            // A chunked convolution stores the kept channels' bias first.
+            let init = match &init {
+                Some(_) => Some(Call {
+                    callee: kernel(library, ConvPart::Init)?,
+                    views: kept_views.clone(),
+                    indices: kept_indices,
+                }),
+                None => None,
+            };
+            Some(KeptCall { init, call })
         } else {
             None
         };
@@ -654,13 +685,14 @@ fn build(
                 width: layer.chunk_channels,
                 base: cell(&|s| plan.steps[s].layers[p].reads[chunked_use].c.start),
                 load,
+                kept: kept_call,
                 slices,
                 init,
                 call,
             })));
         } else if sliced {
             if let Some(kept_call) = kept_call {
-                actions.steps.push(Action::Call(kept_call));
+                actions.steps.push(Action::Call(kept_call.call));
             }
             let slices = layer
                 .weights
@@ -1271,6 +1303,7 @@ impl Writer<'_, '_> {
                     width,
                     base,
                     load,
+                    kept,
                     slices,
                     init,
                     call,
@@ -1313,6 +1346,14 @@ impl Writer<'_, '_> {
                     k: None,
                     chunk: Some((start.clone(), end)),
                 };
+                if let Some(kept) = kept {
+                    if let Some(init) = &kept.init {
+                        self.open_if_first(&j);
+                        self.call(init, s, &loops)?;
+                        self.f.close();
+                    }
+                    self.call(&kept.call, s, &loops)?;
+                }
                 match slices {
                     Some(slices) => {
                         let (k, group_count) = self.open_groups(&slices.channels, s);
