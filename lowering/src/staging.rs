@@ -38,6 +38,12 @@ const WEIGHT_ALIGN: u64 = 4;
 /// Channels per chunk of a streamed input (the cost model's default).
 pub const STREAM_CHANNELS: i64 = 8;
 
+/// Bytes of one output channel's weights (a 3x3 filter of 128 input
+/// channels) from which a layer that can only stream them one channel per
+/// call keeps a region with channel chunks or kept weights op by op: each
+/// call then reads its whole input window for one channel's outputs.
+const NARROW_SLICE_BYTES: u64 = 4 << 10;
+
 /// An f32 buffer in the scratchpad arena.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TileBuffer {
@@ -363,6 +369,7 @@ impl Links<'_, '_, '_, '_> {
                 ));
             }
         }
+        let weights_kept_in_part = plan.weights == WeightMode::Partial;
         let layers = plan
             .nodes
             .iter()
@@ -418,6 +425,19 @@ impl Links<'_, '_, '_, '_> {
                 "its tile buffers need {} bytes of scratchpad ({} live at once), more than \
                  the {} scheduled",
                 staged.arena_bytes, staged.live_peak, schedule.capacity
+            ));
+        }
+        // Channel chunks and kept weights fill the arena to the model's
+        // capacity; a layer left to stream one output channel per call runs
+        // several times slower than op by op (VGG-16's dp schedule at 1 MiB
+        // took 1.9x as long with such a region staged).
+        let narrow = staged.layers.iter().find(|layer| streams_narrow(layer));
+        if let (Some(layer), true) = (narrow, staged.plan.tiles[2] > 1 || weights_kept_in_part) {
+            return Err(format!(
+                "with its channel chunks or kept weights, the arena leaves room to stream {}'s \
+                 weights one output channel at a time, which its tile kernel runs several \
+                 times slower than op by op",
+                self.graph.nodes[layer.node].label
             ));
         }
         Ok(staged)
@@ -556,6 +576,16 @@ impl Links<'_, '_, '_, '_> {
             resident_channels,
         })
     }
+}
+
+/// Whether `layer` streams large weights one output channel per call.
+fn streams_narrow(layer: &StagedLayer) -> bool {
+    layer.resident_channels < layer.out_channels
+        && layer.slice_channels == 1
+        && layer
+            .weights
+            .first()
+            .is_some_and(|weight| weight.sliced && weight.buffer.bytes() >= NARROW_SLICE_BYTES)
 }
 
 /// A shape without its leading dimension.
@@ -955,6 +985,54 @@ fn first_fit(items: &[Item], order: &[usize]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_channel_slices_of_large_filters_are_narrow() {
+        // A 3x3 conv of 128 input channels to 64, its filter streamed one
+        // output channel (4608 bytes) per call.
+        let filter = |channels: i64| StagedWeight {
+            value: 0,
+            buffer: TileBuffer {
+                offset: 0,
+                shape: vec![channels, 128, 3, 3],
+            },
+            sliced: true,
+            chunked: false,
+            channels: 128,
+            resident: None,
+        };
+        let mut layer = StagedLayer {
+            step: 0,
+            node: 0,
+            uses: vec![0],
+            use_buffers: vec![None],
+            weights: vec![filter(1)],
+            operands: vec![OperandSource::Activation(0), OperandSource::Weight(0)],
+            output: 1,
+            out_channels: 64,
+            slice_channels: 1,
+            chunk_channels: STREAM_CHANNELS,
+            chunked: None,
+            elementwise: false,
+            in_place: false,
+            weight_channels: vec![(0, 64)],
+            resident_channels: 0,
+        };
+        assert!(streams_narrow(&layer));
+        // Four channels per call, or all kept: not narrow.
+        layer.slice_channels = 4;
+        layer.weights = vec![filter(4)];
+        assert!(!streams_narrow(&layer));
+        layer.slice_channels = 1;
+        layer.weights = vec![filter(1)];
+        layer.resident_channels = 64;
+        assert!(!streams_narrow(&layer));
+        // A small filter (a 1x1 of 128 channels, 512 bytes) is cheap to call
+        // per channel.
+        layer.resident_channels = 0;
+        layer.weights[0].buffer.shape = vec![1, 128, 1, 1];
+        assert!(!streams_narrow(&layer));
+    }
 
     #[test]
     fn first_fit_shares_space_between_buffers_that_are_never_live_together() {
