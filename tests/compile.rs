@@ -588,13 +588,7 @@ fn channel_chunks_keep_phase_one_on_chip() -> Result<(), Failed> {
             strategy: Strategy::Dp,
             ..CompileOptions::default()
         };
-        let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
-        let steps: Vec<usize> = compiled
-            .lowered
-            .staging
-            .iter()
-            .filter_map(|region| region.as_ref().ok().map(|summary| summary.steps))
-            .collect();
+        let (steps, _) = staged_steps(text, &options)?;
         assert!(
             steps.len() == 1 && steps[0] >= 16,
             "{scratchpad}: expected one region staged in channel chunks, got steps {steps:?}"
@@ -602,6 +596,22 @@ fn channel_chunks_keep_phase_one_on_chip() -> Result<(), Failed> {
         assert_eq!(compare(text, options, &params, vec![input.clone()])?, 1);
     }
     Ok(())
+}
+
+/// The steps of every staged region of `text` compiled with `options`, and
+/// the predicted traffic of all regions.
+fn staged_steps(
+    text: &str,
+    options: &CompileOptions,
+) -> Result<(Vec<usize>, deepfuse::passes::cost::Traffic), Failed> {
+    let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+    let steps = compiled
+        .lowered
+        .staging
+        .iter()
+        .filter_map(|region| region.as_ref().ok().map(|summary| summary.steps))
+        .collect();
+    Ok((steps, compiled.lowered.predicted_total()))
 }
 
 /// An inception-like block: a 1x1 branch and a 1x1 -> relu -> 3x3 branch,
@@ -640,18 +650,11 @@ fn branches_keep_part_of_their_weights_across_chunks() -> Result<(), Failed> {
             strategy: Strategy::Dp,
             ..CompileOptions::default()
         };
-        let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
-        let staged: Vec<usize> = compiled
-            .lowered
-            .staging
-            .iter()
-            .filter_map(|region| region.as_ref().ok().map(|summary| summary.steps))
-            .collect();
+        let (staged, predicted) = staged_steps(text, &options)?;
         assert!(
             staged.len() == 1 && staged[0] >= 64,
             "{scratchpad}: expected the block staged in chunks of several tiles, got steps {staged:?}"
         );
-        let predicted = compiled.lowered.predicted_total();
         assert!(
             predicted.weight > 36_288 && predicted.weight < 4 * 36_288,
             "{scratchpad}: the weights should be partly kept: {predicted:?}"
