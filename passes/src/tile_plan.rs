@@ -38,7 +38,7 @@
 //!   keeps; [`plan_with_weights`] all or nothing. Weights the model keeps
 //!   one chunk at a time for a sweep (a layer of the chunk loop with chunks
 //!   outside), or in part for a layer whose chunks' channel windows
-//!   overlap, are [`Unsupported::PartialResidency`].
+//!   overlap, are [`Unsupported::UnplannedResidency`].
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
 //! `stream_channels` channels and of weights one output channel at a time
@@ -113,7 +113,7 @@ pub enum Unsupported {
          layer whose chunks overlap; only whole or partial residency for all steps of \
          disjoint chunks is planned"
     )]
-    PartialResidency {
+    UnplannedResidency {
         /// Bytes the evaluation keeps resident.
         resident: u64,
         /// Bytes of all weights.
@@ -292,7 +292,7 @@ impl TilePlan {
 /// The plan of `tiling` with the weights the cost model keeps on chip
 /// under `config`, layer by layer (whole output channels). Weights kept
 /// per channel chunk for a sweep (a chunk-dependent layer with channel
-/// chunks outside) are [`Unsupported::PartialResidency`]. The plan does not
+/// chunks outside) are [`Unsupported::UnplannedResidency`]. The plan does not
 /// check that the tiling fits the capacity (the evaluation says so).
 pub fn plan(
     model: &GroupModel,
@@ -315,7 +315,7 @@ pub fn plan(
             let overlapping = chans.new_sum[member.output] != member.out_channels;
             let part = taken > 0 && taken < member.weight_bytes;
             if taken > 0 && chunks.phase2[m] && (per_sweep || (part && overlapping)) {
-                return Err(Unsupported::PartialResidency {
+                return Err(Unsupported::UnplannedResidency {
                     resident: evaluation.resident_weights,
                     total: model.weight_bytes(),
                 });

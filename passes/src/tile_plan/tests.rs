@@ -638,7 +638,7 @@ fn plans_match_the_model_on_random_groups() {
                                         check_against_model(&p, &e, total);
                                         planned += 1;
                                     }
-                                    Err(Unsupported::PartialResidency { resident, .. }) => {
+                                    Err(Unsupported::UnplannedResidency { resident, .. }) => {
                                         assert!(resident > 0 && resident < total);
                                         assert_eq!(resident, e.resident_weights);
                                         // Inputs and outputs still agree.
@@ -678,7 +678,7 @@ fn plans_match_the_model_on_random_groups() {
                                             check_against_model(&p, &e, total);
                                             chunked += 1;
                                         }
-                                        Err(Unsupported::PartialResidency { .. }) => partial += 1,
+                                        Err(Unsupported::UnplannedResidency { .. }) => partial += 1,
                                         Err(other) => panic!("case {case}: {other}"),
                                     }
                                 }
