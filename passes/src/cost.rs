@@ -330,6 +330,19 @@ pub struct ChunkPlan {
     last_use: Vec<usize>,
     /// Per tensor: it depends on the chunk.
     pub(crate) tensor_phase2: Vec<bool>,
+    /// Positions of the phase-1 members (they come first).
+    phase1_len: usize,
+}
+
+impl ChunkPlan {
+    /// Tensor `t` does not depend on the chunk but phase 2 reads it: with
+    /// chunks inside a spatial tile it stays on chip while the chunks
+    /// iterate, and no later buffer of the step may take its place.
+    pub(crate) fn read_by_chunk_loop(&self, t: usize) -> bool {
+        !self.tensor_phase2[t]
+            && self.first_use[t] != usize::MAX
+            && self.last_use[t] >= self.phase1_len
+    }
 }
 
 /// Working memory of [`GroupModel::evaluate_with`], reused across
@@ -726,6 +739,7 @@ impl<'g> GroupModel<'g> {
             first_use,
             last_use,
             tensor_phase2,
+            phase1_len,
         } = plan;
         phase2.clear();
         phase2.resize(nm, false);
@@ -756,6 +770,9 @@ impl<'g> GroupModel<'g> {
                     position[m] = next;
                     next += 1;
                 }
+            }
+            if !pass {
+                *phase1_len = next;
             }
         }
         for u in &self.uses {
@@ -801,6 +818,7 @@ impl<'g> GroupModel<'g> {
             last_use,
             first_use,
             tensor_phase2,
+            ..
         } = plan;
         let (nk, nr, nc) = (chans.count as u64, rows.count as u64, cols.count as u64);
         let ns = nr * nc;
@@ -808,17 +826,7 @@ impl<'g> GroupModel<'g> {
         let dma = if config.double_buffer { 2 } else { 1 };
         let nm = self.members.len();
         let tensor_phase2 = |t: usize| tensor_phase2[t];
-        // With chunks inside a spatial tile, what phase 1 leaves for phase 2
-        // stays on chip while the chunks iterate: no later buffer of the
-        // step may take its place.
-        let phase1_positions = phase2.iter().filter(|&&p| !p).count();
-        let kept_across_chunks = |t: usize| {
-            spatial_outer
-                && nk > 1
-                && !tensor_phase2(t)
-                && !self.tensors[t].uses.is_empty()
-                && last_use[t] >= phase1_positions
-        };
+        let kept_across_chunks = |t: usize| spatial_outer && nk > 1 && plan.read_by_chunk_loop(t);
 
         let window_bytes = |t: usize, channels: i64| -> u64 {
             let info = &self.tensors[t];

@@ -62,8 +62,8 @@ use thiserror::Error;
 
 use crate::{
     cost::{
-        CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic, UseInfo,
-        proportional,
+        ChunkPlan, CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic,
+        UseInfo, proportional,
     },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
@@ -299,12 +299,15 @@ pub fn plan(
     tiling: &Tiling,
     config: &CostConfig,
 ) -> Result<TilePlan, Unsupported> {
-    let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
-    let rows = model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
-    let cols = model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
+    let analysis = Analysis::new(model, tiling);
+    let Analysis {
+        chans,
+        rows,
+        cols,
+        chunks,
+    } = &analysis;
     let mut scratch = Scratch::default();
-    let evaluation = model.evaluate_with(tiling, &chans, &rows, &cols, config, &mut scratch);
-    let chunks = model.chunk_plan(&chans);
+    let evaluation = model.evaluate_with(tiling, chans, rows, cols, config, &mut scratch);
     let per_sweep = chans.count > 1 && tiling.order == LoopOrder::ChannelOuter;
     let resident = model
         .members
@@ -328,7 +331,7 @@ pub fn plan(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    build(model, tiling, resident)
+    build(model, tiling, &analysis, resident)
 }
 
 /// The plan of `tiling` with weights handled as `weights` (whatever the
@@ -347,7 +350,28 @@ pub fn plan_with_weights(
             WeightMode::Streamed | WeightMode::Partial => 0,
         })
         .collect();
-    build(model, tiling, resident)
+    build(model, tiling, &Analysis::new(model, tiling), resident)
+}
+
+/// The per-dimension statistics of a tiling and its chunk plan, computed
+/// once for the evaluation and the plan.
+struct Analysis {
+    chans: DimStats,
+    rows: DimStats,
+    cols: DimStats,
+    chunks: ChunkPlan,
+}
+
+impl Analysis {
+    fn new(model: &GroupModel, tiling: &Tiling) -> Self {
+        let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
+        Analysis {
+            rows: model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows),
+            cols: model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols),
+            chunks: model.chunk_plan(&chans),
+            chans,
+        }
+    }
 }
 
 /// The group's members, tensors and uses as the cost model analysed them
@@ -510,15 +534,23 @@ fn region(dims: Dims, c: Interval, h: Interval, w: Interval) -> Region {
 
 /// The plan of `tiling` with the first `resident[m]` output channels of
 /// member `m`'s weights kept on chip.
-fn build(model: &GroupModel, tiling: &Tiling, resident: Vec<i64>) -> Result<TilePlan, Unsupported> {
+fn build(
+    model: &GroupModel,
+    tiling: &Tiling,
+    analysis: &Analysis,
+    resident: Vec<i64>,
+) -> Result<TilePlan, Unsupported> {
     let graph = model.graph();
     let mut s = Structure::new(model);
     let [grid_c, grid_h, grid_w] = model.grid();
 
-    let chans = model.dim_stats(Dim::C, tiling.tile_c, false);
-    let rows = model.dim_stats(Dim::H, tiling.tile_h, tiling.overlap.cache_rows);
-    let cols = model.dim_stats(Dim::W, tiling.tile_w, tiling.overlap.cache_cols);
-    for stats in [&rows, &cols] {
+    let Analysis {
+        chans,
+        rows,
+        cols,
+        chunks,
+    } = analysis;
+    for stats in [rows, cols] {
         if let Some(t) = (0..stats.overlap_max.len()).find(|&t| stats.overlap_max[t] > 0) {
             return Err(Unsupported::CachedOverlap {
                 dim: stats.dim,
@@ -527,7 +559,6 @@ fn build(model: &GroupModel, tiling: &Tiling, resident: Vec<i64>) -> Result<Tile
             });
         }
     }
-    let chunks = model.chunk_plan(&chans);
     let phase2 = |m: usize| chunks.phase2[m];
     // With chunks inside the spatial tiles, phase 1 runs at a tile's first
     // chunk only and what it computes and loads stays on chip.
@@ -542,18 +573,16 @@ fn build(model: &GroupModel, tiling: &Tiling, resident: Vec<i64>) -> Result<Tile
                 && (!chunks_inside || !phase2(s.uses[uses[0]].member) || chans.varies[t]);
             tensor.streamed = tiling.stream_inputs || free;
         }
-        tensor.kept_across_chunks = chunks_inside
-            && !chunks.tensor_phase2[t]
-            && !tensor.streamed
-            && s.tensor_uses[t].iter().any(|&u| phase2(s.uses[u].member));
+        tensor.kept_across_chunks =
+            chunks_inside && !tensor.streamed && chunks.read_by_chunk_loop(t);
     }
 
     let c = DimWindows::new(graph, &s, Dim::C, tiling.tile_c, grid_c);
     let h = DimWindows::new(graph, &s, Dim::H, tiling.tile_h, grid_h);
     let w = DimWindows::new(graph, &s, Dim::W, tiling.tile_w, grid_w);
-    c.check(&s, &chans)?;
-    h.check(&s, &rows)?;
-    w.check(&s, &cols)?;
+    c.check(&s, chans)?;
+    h.check(&s, rows)?;
+    w.check(&s, cols)?;
 
     // The weights of member `m` for its output channels `channels` (`None`:
     // all of them), loaded before layer `p`.

@@ -530,17 +530,7 @@ impl Product<'_> {
                 Start::Output => None,
                 Start::Bias | Start::BiasIf(_) => {
                     let value = match self.bias {
-                        Some(bias) => {
-                            let at = mixed_indices(f, bias, std::slice::from_ref(channel), 0);
-                            f.assign(
-                                "v",
-                                format!(
-                                    "memref.load {}[{at}] : {}",
-                                    bias.name,
-                                    memref_type(&bias.shape)
-                                ),
-                            )
-                        }
+                        Some(bias) => scalar_at(f, bias, std::slice::from_ref(channel)),
                         None => f.f32(0.0),
                     };
                     Some(f.assign("b", format!("vector.broadcast {value} : f32 to {vector}")))
@@ -600,15 +590,7 @@ impl Product<'_> {
                 .collect();
             for (i, channel) in channels.iter().enumerate() {
                 let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
-                let at = mixed_indices(f, self.filter, &at, 0);
-                let weight = f.assign(
-                    "v",
-                    format!(
-                        "memref.load {}[{at}] : {}",
-                        self.filter.name,
-                        memref_type(&self.filter.shape)
-                    ),
-                );
+                let weight = scalar_at(f, self.filter, &at);
                 let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * columns.len() + j];
@@ -674,6 +656,20 @@ fn mixed_indices(f: &mut FunctionText, view: &View, at: &[String], dynamic: usiz
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The element at `at` of `view`, whose leading index is an `index` value
+/// (a clamped output channel, as in [`mixed_indices`]).
+fn scalar_at(f: &mut FunctionText, view: &View, at: &[String]) -> String {
+    let indices = mixed_indices(f, view, at, 0);
+    f.assign(
+        "v",
+        format!(
+            "memref.load {}[{indices}] : {}",
+            view.name,
+            memref_type(&view.shape)
+        ),
+    )
 }
 
 /// The vector at `at` of `view` (`at[dynamic]` as in [`mixed_indices`]),

@@ -420,16 +420,6 @@ fn build(
             ),
         };
         let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
-        // The channels computed from the weights kept on chip, when the
-        // others are streamed.
-        let kept = layer.resident_channels;
-        let kept_frame = (
-            c_lo.clone(),
-            cell(&|s| {
-                let c = frame_of(s).c;
-                c.start.max(c.end.min(kept))
-            }),
-        );
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
             indices.push(Arg::ChannelTo(c_hi));
@@ -554,6 +544,7 @@ fn build(
         };
         // A layer that keeps some channels' weights computes those from
         // the kept buffers (whole views), the others slice by slice.
+        let kept = layer.resident_channels;
         let kept_call = if kept > 0 && streamed {
             let mut kept_views = views.clone();
             let mut kept_tile_views = tile_views.clone();
@@ -566,7 +557,13 @@ fn build(
                     kept_tile_views[v] = TileView::Whole;
                 }
             }
-            let mut kept_indices = vec![Arg::Cell(kept_frame.0), Arg::Cell(kept_frame.1)];
+            // The channels below `kept` of the step's frame.
+            let kept_to = cell(&|s| {
+                let c = frame_of(s).c;
+                c.start.max(c.end.min(kept))
+            });
+            let kept_from = cell(&|s| frame_of(s).c.start);
+            let mut kept_indices = vec![Arg::Cell(kept_from), Arg::Cell(kept_to)];
             kept_indices.extend(
                 indices
                     .iter()
