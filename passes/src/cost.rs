@@ -58,6 +58,7 @@ mod dims;
 use serde::Serialize;
 use thiserror::Error;
 
+pub(crate) use dims::fresh_parts;
 pub use dims::{DimCache, DimStats};
 
 use crate::{

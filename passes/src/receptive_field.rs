@@ -75,6 +75,16 @@ impl Interval {
         }
     }
 
+    /// The indices in both; [`Interval::EMPTY`] when none.
+    pub fn intersect(&self, other: &Interval) -> Self {
+        let both = Interval::new(self.start.max(other.start), self.end.min(other.end));
+        if both.is_empty() {
+            Interval::EMPTY
+        } else {
+            both
+        }
+    }
+
     /// The smallest interval holding both (an empty one is ignored).
     pub fn hull(&self, other: &Interval) -> Self {
         match (self.is_empty(), other.is_empty()) {

@@ -63,7 +63,7 @@ use thiserror::Error;
 use crate::{
     cost::{
         ChunkPlan, CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic,
-        UseInfo, proportional,
+        UseInfo, fresh_parts, proportional,
     },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
@@ -91,18 +91,16 @@ pub enum WeightMode {
 /// Why a tiling has no plan (yet).
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Unsupported {
-    /// A cached overlap that actually keeps data between tiles.
-    #[error(
-        "cached overlap along {dim:?}: value {value} keeps up to {overlap} indices between tiles; \
-         only recomputed overlaps are planned"
-    )]
+    /// A cached overlap the plan does not follow: with channel chunks, or
+    /// windows that do not advance from tile to tile.
+    #[error("cached overlap along {dim:?} of value {value}: {reason}")]
     CachedOverlap {
         /// The dimension (`H` or `W`).
         dim: Dim,
         /// A value that keeps an overlap.
         value: ValueId,
-        /// Its largest kept overlap.
-        overlap: i64,
+        /// What the plan does not follow.
+        reason: &'static str,
     },
     /// Weights kept on chip in a way the plan does not follow: one chunk's
     /// at a time for a sweep of the spatial tiles (channel chunks outside),
@@ -150,6 +148,44 @@ pub struct PlanTensor {
     /// at a tile's first chunk and read at every chunk, so its buffer stays
     /// to the end of every step.
     pub kept_across_chunks: bool,
+    /// Keeps the overlap of its windows between tiles (a cached overlap):
+    /// its buffer holds its window at every step and lives across steps;
+    /// [`Step::moves`] carry the kept part from one step's window to the
+    /// next, and a step computes (or loads) only the rest.
+    pub cached: bool,
+    /// With rows cached over several column tiles: the box of its line
+    /// buffer, which keeps the rows the next row band shares with this one
+    /// for every column: the window's channels, rows `[0, overlap)` (the
+    /// largest overlap, counted from the first kept row) and the columns of
+    /// all its windows.
+    pub line: Option<Region>,
+}
+
+/// How an on-chip move carries kept data (see [`Move`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum MoveKind {
+    /// Within the tensor's buffer: from its place in the previous step's
+    /// window to its place in this step's (towards the buffer's start).
+    Shift,
+    /// From the line buffer into the window, row `h` from line row
+    /// `h - region.h.start`.
+    Restore,
+    /// From the window into the line buffer, row `h` to line row
+    /// `h - region.h.start`, for the next row band.
+    Save,
+}
+
+/// An on-chip copy of a box of a cached tensor (no off-chip traffic).
+/// Shifts, then restores, happen before a step's first layer; saves after
+/// its last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// Shift, restore or save.
+    pub kind: MoveKind,
+    /// Index into [`TilePlan::tensors`].
+    pub tensor: usize,
+    /// The box, in elements of the tensor's canonical view (never empty).
+    pub region: Region,
 }
 
 /// What a transfer moves.
@@ -230,6 +266,8 @@ pub struct Step {
     pub layers: Vec<LayerStep>,
     /// The step's transfers, in execution order.
     pub transfers: Vec<Transfer>,
+    /// The on-chip moves of cached overlaps, in order.
+    pub moves: Vec<Move>,
 }
 
 /// The enumerated execution of a group under one tiling.
@@ -400,6 +438,8 @@ impl<'m> Structure<'m> {
                     accumulator: t.accumulator,
                     streamed: false,
                     kept_across_chunks: false,
+                    cached: false,
+                    line: None,
                 })
                 .collect(),
             tensor_uses: model.tensors.iter().map(|t| t.uses.as_slice()).collect(),
@@ -416,6 +456,10 @@ struct DimWindows {
     reference: Vec<Interval>,
     /// Per tensor and tile, the window on chip.
     need: Vec<Vec<Interval>>,
+    /// Per tensor and tile, the part of the window the tile computes or
+    /// loads: all of it, or with a cached overlap what the tiles before did
+    /// not.
+    fresh: Vec<Vec<Interval>>,
     /// Per tensor and tile, the piece written (outputs only).
     piece: Vec<Vec<Interval>>,
     /// Per use and tile, the window read.
@@ -423,9 +467,17 @@ struct DimWindows {
 }
 
 impl DimWindows {
-    /// The backward inference of the cost model (recomputed overlaps) along
-    /// `dim`, for tiles of `tile` of a grid of `grid`.
-    fn new(graph: &LayerGraph, s: &Structure, dim: Dim, tile: i64, grid: i64) -> Self {
+    /// The backward inference of the cost model along `dim`, for tiles of
+    /// `tile` of a grid of `grid`, with overlaps between tiles kept on chip
+    /// when `cached` (a layer then reads what its output's fresh part
+    /// needs).
+    fn new(
+        graph: &LayerGraph,
+        s: &Structure,
+        dim: Dim,
+        (tile, grid): (i64, i64),
+        cached: bool,
+    ) -> Self {
         let tile = tile.clamp(1, grid.max(1));
         let count = ((grid.max(1) + tile - 1) / tile) as usize;
         let reference: Vec<Interval> = (0..count as i64)
@@ -433,6 +485,7 @@ impl DimWindows {
             .collect();
         let nt = s.tensors.len();
         let mut need = vec![vec![Interval::EMPTY; count]; nt];
+        let mut fresh = vec![Vec::new(); nt];
         let mut piece = vec![vec![Interval::EMPTY; count]; nt];
         for (t, tensor) in s.tensors.iter().enumerate() {
             if !tensor.is_output {
@@ -449,6 +502,8 @@ impl DimWindows {
         }
         let mut read = vec![vec![Interval::EMPTY; count]; s.uses.len()];
         for member in s.members.iter().rev() {
+            // Its readers come later: its windows are complete.
+            fresh[member.output] = fresh_parts(&need[member.output], cached);
             for (operand, &u) in member.uses.iter().enumerate() {
                 let t = s.uses[u].tensor;
                 let map: DimMap = dim_map(graph, member.node, operand, dim);
@@ -456,20 +511,48 @@ impl DimWindows {
                     let rf = if member.accumulates && dim != Dim::C {
                         proportional(reference[i], grid, s.tensors[t].dims.get(dim))
                     } else {
-                        map.apply(need[member.output][i])
+                        map.apply(fresh[member.output][i])
                     };
                     read[u][i] = rf;
                     need[t][i] = need[t][i].hull(&rf);
                 }
             }
         }
+        for (t, tensor) in s.tensors.iter().enumerate() {
+            if tensor.producer.is_none() {
+                fresh[t] = fresh_parts(&need[t], cached);
+            }
+        }
         DimWindows {
             count,
             reference,
             need,
+            fresh,
             piece,
             read,
         }
+    }
+
+    /// The largest part of tensor `t`'s window kept from the tiles before.
+    fn overlap(&self, t: usize) -> i64 {
+        self.need[t]
+            .iter()
+            .zip(&self.fresh[t])
+            .map(|(window, fresh)| window.len() - fresh.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether tensor `t`'s windows advance from tile to tile (neither end
+    /// goes back), skipping empty ones unless `whole` (then none may be
+    /// empty), so that what a tile shares with the tiles before is the end
+    /// of the window before it.
+    fn advances(&self, t: usize, whole: bool) -> bool {
+        let windows: Vec<&Interval> = self.need[t].iter().filter(|w| !w.is_empty()).collect();
+        (!whole || windows.len() == self.count)
+            && windows
+                .windows(2)
+                .all(|p| p[0].start <= p[1].start && p[0].end <= p[1].end)
     }
 
     /// Checks the windows against the cost model's statistics.
@@ -487,20 +570,24 @@ impl DimWindows {
             (max, sum)
         };
         for (t, windows) in self.need.iter().enumerate() {
-            let (max, sum) = summary(windows);
+            let max = summary(windows).0;
+            let sum = summary(&self.fresh[t]).1;
+            let overlap = self.overlap(t);
             let extent = windows
                 .iter()
                 .fold(Interval::EMPTY, |hull, w| hull.hull(w))
                 .len();
-            if (max, sum, extent) != (stats.window_max[t], stats.new_sum[t], stats.extent[t]) {
+            let model = (
+                stats.window_max[t],
+                stats.new_sum[t],
+                stats.extent[t],
+                stats.overlap_max[t],
+            );
+            if (max, sum, extent, overlap) != model {
                 return mismatch(format!(
-                    "value {} along {:?}: windows max/sum/extent {max}/{sum}/{extent}, \
-                     model {}/{}/{}",
-                    s.tensors[t].value,
-                    stats.dim,
-                    stats.window_max[t],
-                    stats.new_sum[t],
-                    stats.extent[t]
+                    "value {} along {:?}: windows max/sum/extent/overlap \
+                     {max}/{sum}/{extent}/{overlap}, model {model:?}",
+                    s.tensors[t].value, stats.dim,
                 ));
             }
         }
@@ -550,14 +637,28 @@ fn build(
         cols,
         chunks,
     } = analysis;
-    for stats in [rows, cols] {
-        if let Some(t) = (0..stats.overlap_max.len()).find(|&t| stats.overlap_max[t] > 0) {
-            return Err(Unsupported::CachedOverlap {
-                dim: stats.dim,
-                value: s.tensors.get(t).map_or(usize::MAX, |t| t.value),
-                overlap: stats.overlap_max[t],
-            });
+    // Tensors that keep an overlap between tiles (the model's rule: a
+    // global pool's accumulator is kept anyway).
+    let overlap_dim = |t: usize| {
+        if rows.overlap_max[t] > 0 {
+            Some(Dim::H)
+        } else if cols.overlap_max[t] > 0 {
+            Some(Dim::W)
+        } else {
+            None
         }
+    };
+    for (t, tensor) in s.tensors.iter_mut().enumerate() {
+        tensor.cached = !tensor.accumulator && overlap_dim(t).is_some();
+    }
+    if chans.count > 1
+        && let Some(t) = (0..s.tensors.len()).find(|&t| s.tensors[t].cached)
+    {
+        return Err(Unsupported::CachedOverlap {
+            dim: overlap_dim(t).unwrap_or(Dim::H),
+            value: s.tensors[t].value,
+            reason: "with channel chunks, only recomputed overlaps are planned",
+        });
     }
     let phase2 = |m: usize| chunks.phase2[m];
     // With chunks inside the spatial tiles, phase 1 runs at a tile's first
@@ -571,18 +672,48 @@ fn build(
             let uses = s.tensor_uses[t];
             let free = uses.len() == 1
                 && (!chunks_inside || !phase2(s.uses[uses[0]].member) || chans.varies[t]);
-            tensor.streamed = tiling.stream_inputs || free;
+            // A cached input keeps its overlap in its window buffer.
+            tensor.streamed = !tensor.cached && (tiling.stream_inputs || free);
         }
         tensor.kept_across_chunks =
             chunks_inside && !tensor.streamed && chunks.read_by_chunk_loop(t);
     }
 
-    let c = DimWindows::new(graph, &s, Dim::C, tiling.tile_c, grid_c);
-    let h = DimWindows::new(graph, &s, Dim::H, tiling.tile_h, grid_h);
-    let w = DimWindows::new(graph, &s, Dim::W, tiling.tile_w, grid_w);
+    let c = DimWindows::new(graph, &s, Dim::C, (tiling.tile_c, grid_c), false);
+    let h = DimWindows::new(graph, &s, Dim::H, (tiling.tile_h, grid_h), rows.cached);
+    let w = DimWindows::new(graph, &s, Dim::W, (tiling.tile_w, grid_w), cols.cached);
     c.check(&s, chans)?;
     h.check(&s, rows)?;
     w.check(&s, cols)?;
+    // What a tile keeps must be the end of the window before it (the moves
+    // carry it from there).
+    for (t, tensor) in s.tensors.iter_mut().enumerate() {
+        if !tensor.cached {
+            continue;
+        }
+        let line = h.overlap(t) > 0 && w.count > 1;
+        for (dim, windows) in [(Dim::H, &h), (Dim::W, &w)] {
+            // A line buffer is saved column window by column window.
+            let whole = windows.overlap(t) > 0;
+            if (whole || (line && dim == Dim::W)) && !windows.advances(t, whole) {
+                return Err(Unsupported::CachedOverlap {
+                    dim,
+                    value: tensor.value,
+                    reason: "its windows do not advance from tile to tile",
+                });
+            }
+        }
+        if line {
+            tensor.line = Some(Region {
+                n: Interval::full(tensor.dims.n),
+                c: c.need[t][0],
+                h: Interval::new(0, h.overlap(t)),
+                w: w.need[t]
+                    .iter()
+                    .fold(Interval::EMPTY, |hull, w| hull.hull(w)),
+            });
+        }
+    }
 
     // The weights of member `m` for its output channels `channels` (`None`:
     // all of them), loaded before layer `p`.
@@ -723,7 +854,8 @@ fn build(
                     read
                 } else if !loaded[t] && !on_chip {
                     loaded[t] = true;
-                    regions[t]
+                    // What the tiles before did not keep on chip.
+                    region(tensor.dims, c.need[t][k], h.fresh[t][r], w.fresh[t][col])
                 } else {
                     continue;
                 };
@@ -769,12 +901,23 @@ fn build(
                     transfers.push(tensor_transfer(TransferKind::Output, out, piece, p));
                 }
             }
+            let computes = if tensor.accumulator {
+                regions[out]
+            } else {
+                region(
+                    tensor.dims,
+                    c.need[out][k],
+                    h.fresh[out][r],
+                    w.fresh[out][col],
+                )
+            };
             layers.push(LayerStep {
                 node: member.node,
-                computes: regions[out],
+                computes,
                 reads,
             });
         }
+        let moves = cached_moves(&s.tensors, [&c, &h, &w], [r, col]);
         steps.push(Step {
             tile: [r, col, k],
             reference: Region {
@@ -786,6 +929,7 @@ fn build(
             regions,
             layers,
             transfers,
+            moves,
         });
     }
     Ok(TilePlan {
@@ -799,6 +943,71 @@ fn build(
         prologue,
         steps,
     })
+}
+
+/// The on-chip moves of the cached tensors at step `(r, col)` (channel
+/// chunks are not planned with cached overlaps): a window shifts what it
+/// shares with the window before it in the same row band (cached columns),
+/// or in the row band before when there is one column tile (cached rows);
+/// with several column tiles, the rows shared with the band before come
+/// from the line buffer, where that band saved them: each tile the columns
+/// up to where the next tile's window starts (the last tile the rest), so
+/// that no save overwrites columns a later tile of the band restores.
+fn cached_moves(
+    tensors: &[PlanTensor],
+    [c, h, w]: [&DimWindows; 3],
+    [r, col]: [usize; 2],
+) -> Vec<Move> {
+    let mut shifts = Vec::new();
+    let mut restores = Vec::new();
+    let mut saves = Vec::new();
+    for (t, tensor) in tensors.iter().enumerate() {
+        if !tensor.cached {
+            continue;
+        }
+        let boxed = |rows: Interval, cols: Interval| region(tensor.dims, c.need[t][0], rows, cols);
+        let (rows, cols) = (h.need[t][r], w.need[t][col]);
+        let push = |list: &mut Vec<Move>, kind, region: Region| {
+            if !region.is_empty() {
+                list.push(Move {
+                    kind,
+                    tensor: t,
+                    region,
+                });
+            }
+        };
+        if w.overlap(t) > 0 && col > 0 {
+            push(
+                &mut shifts,
+                MoveKind::Shift,
+                boxed(rows, cols.intersect(&w.need[t][col - 1])),
+            );
+        }
+        if h.overlap(t) > 0 && r > 0 {
+            let kept = boxed(rows.intersect(&h.need[t][r - 1]), cols);
+            if tensor.line.is_some() {
+                push(&mut restores, MoveKind::Restore, kept);
+            } else {
+                push(&mut shifts, MoveKind::Shift, kept);
+            }
+        }
+        if tensor.line.is_some() && r + 1 < h.count {
+            // The columns before the next (non-empty) column window: the
+            // band's later tiles restore the ones they share.
+            let saved = match w.need[t][col + 1..].iter().find(|next| !next.is_empty()) {
+                Some(next) => cols.intersect(&Interval::new(cols.start, next.start)),
+                None => cols,
+            };
+            push(
+                &mut saves,
+                MoveKind::Save,
+                boxed(rows.intersect(&h.need[t][r + 1]), saved),
+            );
+        }
+    }
+    shifts.extend(restores);
+    shifts.extend(saves);
+    shifts
 }
 
 #[cfg(test)]

@@ -201,6 +201,15 @@ fn record(windows: &[Interval], cached: bool, new: &mut Vec<Interval>) -> Tensor
     stats
 }
 
+/// The part of each window, in tile order, that its tile computes or loads
+/// (what is not on chip from the tiles before when `cached`; all of it when
+/// recomputing): the rule of [`DimStats::new_sum`], for a tile plan.
+pub(crate) fn fresh_parts(windows: &[Interval], cached: bool) -> Vec<Interval> {
+    let mut fresh = Vec::with_capacity(windows.len());
+    record(windows, cached, &mut fresh);
+    fresh
+}
+
 impl GroupModel<'_> {
     /// The regions along `dim` (`C`, `H` or `W`) when the reference is cut
     /// into tiles of `tile`; `cached` keeps overlaps between consecutive

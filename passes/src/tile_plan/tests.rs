@@ -358,6 +358,8 @@ fn unsupported_tilings_say_why() {
     let g = b.finish();
     let model = GroupModel::new(&g, &[0]).unwrap();
     let config = CostConfig::new(BIG);
+    // Rows cached, one column tile: each band loads the input rows the band
+    // before did not, and shifts the two it shares up its window.
     let cached = Tiling {
         overlap: Overlap {
             cache_rows: true,
@@ -365,14 +367,116 @@ fn unsupported_tilings_say_why() {
         },
         ..tiling(2, 8, 8)
     };
+    let p = plan(&model, &cached, &config).unwrap();
+    check_regions(&g, &p);
+    check_data_flow(&g, &p);
+    let tx = p.tensor_of(x).unwrap();
+    assert!(p.tensors[tx].cached && p.tensors[tx].line.is_none());
+    let loads: Vec<Vec<_>> = p
+        .steps
+        .iter()
+        .map(|step| summary(&p, &step.transfers[..1]))
+        .collect();
+    let rows = |h0: i64, h1: i64, bytes: u64| {
+        vec![(
+            TransferKind::Input,
+            x,
+            format!("c0..8 h{h0}..{h1} w0..8"),
+            bytes,
+        )]
+    };
     assert_eq!(
-        plan(&model, &cached, &config).unwrap_err(),
+        loads,
+        [
+            rows(0, 3, 768),
+            rows(3, 5, 512),
+            rows(5, 7, 512),
+            rows(7, 8, 256)
+        ]
+    );
+    let shifts: Vec<Vec<Move>> = p.steps.iter().map(|step| step.moves.clone()).collect();
+    let shift = |h0: i64, h1: i64| {
+        vec![Move {
+            kind: MoveKind::Shift,
+            tensor: tx,
+            region: bx((0, 8), (h0, h1), (0, 8)),
+        }]
+    };
+    assert_eq!(shifts, [vec![], shift(1, 3), shift(3, 5), shift(5, 7)]);
+    // Nothing computed twice: the conv computes its band.
+    assert!(
+        p.steps
+            .iter()
+            .all(|step| step.layers[0].computes == step.regions[1])
+    );
+    // With channel chunks, only recomputed overlaps are planned.
+    assert_eq!(
+        plan(
+            &model,
+            &Tiling {
+                overlap: cached.overlap,
+                ..tiling(2, 8, 4)
+            },
+            &config
+        )
+        .unwrap_err(),
         Unsupported::CachedOverlap {
             dim: Dim::H,
             value: x,
-            overlap: 2
+            reason: "with channel chunks, only recomputed overlaps are planned",
         }
     );
+    // Both cached, 2x2 tiles of 4x4: the second band restores the rows it
+    // shares with the first (3 and 4) from the line buffer, where the first
+    // band saved them column tile by column tile (up to where the next
+    // tile's window starts, so that the band's own saves for the next band
+    // never overwrite what its later tiles restore); the second column tile
+    // of a band shifts the columns it shares with the first.
+    let both = Tiling {
+        overlap: Overlap {
+            cache_rows: true,
+            cache_cols: true,
+        },
+        ..tiling(4, 4, 8)
+    };
+    let p = plan(&model, &both, &config).unwrap();
+    check_regions(&g, &p);
+    check_data_flow(&g, &p);
+    assert_eq!(p.tensors[tx].line, Some(bx((0, 8), (0, 2), (0, 8))));
+    let mv = |kind, h: (i64, i64), w: (i64, i64)| Move {
+        kind,
+        tensor: tx,
+        region: bx((0, 8), h, w),
+    };
+    use MoveKind::{Restore, Save, Shift};
+    assert_eq!(
+        p.steps
+            .iter()
+            .map(|step| step.moves.clone())
+            .collect::<Vec<_>>(),
+        [
+            vec![mv(Save, (3, 5), (0, 3))],
+            vec![mv(Shift, (0, 5), (3, 5)), mv(Save, (3, 5), (3, 8))],
+            vec![mv(Restore, (3, 5), (0, 5))],
+            vec![mv(Shift, (3, 8), (3, 5)), mv(Restore, (3, 5), (3, 8))],
+        ]
+    );
+    let loads: Vec<String> = p
+        .steps
+        .iter()
+        .map(|step| summary(&p, &step.transfers[..1])[0].2.clone())
+        .collect();
+    assert_eq!(
+        loads,
+        [
+            "c0..8 h0..5 w0..5",
+            "c0..8 h0..5 w5..8",
+            "c0..8 h5..8 w0..5",
+            "c0..8 h5..8 w5..8"
+        ]
+    );
+    // Every input byte once.
+    assert_eq!(p.traffic().input, 8 * 8 * 8 * 4);
     // Caching columns when there is a single column tile keeps nothing:
     // the same plan as recomputing.
     let nothing_kept = Tiling {
@@ -506,7 +610,10 @@ fn check_regions(g: &LayerGraph, p: &TilePlan) {
             let out = p.tensor_of(node.output).unwrap();
             // A layer outside the chunk loop computes nothing at a later
             // chunk; what it computed stays.
-            if !layer.computes.is_empty() || step.tile[2] == 0 {
+            if p.tensors[out].cached {
+                // What the tiles before did not keep.
+                assert!(inside(&layer.computes, &step.regions[out]));
+            } else if !layer.computes.is_empty() || step.tile[2] == 0 {
                 assert_eq!(layer.computes, step.regions[out]);
             }
             for (op, read) in node.inputs.iter().zip(&layer.reads) {
@@ -554,6 +661,124 @@ fn check_regions(g: &LayerGraph, p: &TilePlan) {
             info.value,
             written[t].iter().max()
         );
+    }
+}
+
+/// Runs a plan of one channel chunk element by element: every load,
+/// computation, read, store and move touches data that is on chip and
+/// current in its buffer, and a cached tensor's window is whole at the end
+/// of every step. Windows of tensors that are not cached start empty at
+/// every step; a line buffer is simulated by its rows.
+fn check_data_flow(g: &LayerGraph, p: &TilePlan) {
+    use std::collections::{HashMap, HashSet};
+    assert_eq!(p.tiles[2], 1, "one channel chunk");
+    let elements = |r: &Region| {
+        let mut all = Vec::new();
+        for c in r.c.start..r.c.end {
+            for h in r.h.start..r.h.end {
+                for w in r.w.start..r.w.end {
+                    all.push([c, h, w]);
+                }
+            }
+        }
+        all
+    };
+    let nt = p.tensors.len();
+    let mut valid: Vec<HashSet<[i64; 3]>> = vec![HashSet::new(); nt];
+    // Per tensor: line buffer position (c, row, w) -> the tensor row it holds.
+    let mut line: Vec<HashMap<[i64; 3], i64>> = vec![HashMap::new(); nt];
+    for step in &p.steps {
+        let mut carried: Vec<HashSet<[i64; 3]>> = vec![HashSet::new(); nt];
+        for mv in &step.moves {
+            let t = mv.tensor;
+            assert!(p.tensors[t].cached);
+            let window = step.regions[t];
+            for e @ [c, h, w] in elements(&mv.region) {
+                assert!(window.c.start <= c && c < window.c.end);
+                assert!(window.h.start <= h && h < window.h.end);
+                assert!(window.w.start <= w && w < window.w.end);
+                match mv.kind {
+                    MoveKind::Shift => assert!(valid[t].contains(&e), "{mv:?}"),
+                    MoveKind::Restore => {
+                        let slot = [c, h - mv.region.h.start, w];
+                        assert_eq!(
+                            line[t].get(&slot),
+                            Some(&h),
+                            "{mv:?} {:?}",
+                            p.steps
+                                .iter()
+                                .map(|s| (s.tile, s.regions[t].h, s.regions[t].w, s.moves.clone()))
+                                .collect::<Vec<_>>()
+                        );
+                    }
+                    MoveKind::Save => continue,
+                }
+                carried[t].insert(e);
+            }
+        }
+        for (t, tensor) in p.tensors.iter().enumerate() {
+            if !tensor.accumulator {
+                valid[t] = std::mem::take(&mut carried[t]);
+            }
+        }
+        for (l, layer) in step.layers.iter().enumerate() {
+            for transfer in step.transfers.iter().filter(|t| t.layer == l) {
+                let TransferData::Tensor { tensor, region } = transfer.data else {
+                    continue;
+                };
+                if transfer.kind == TransferKind::Input && !p.tensors[tensor].streamed {
+                    valid[tensor].extend(elements(&region));
+                }
+            }
+            let node = &g.nodes[layer.node];
+            for (op, read) in node.inputs.iter().zip(&layer.reads) {
+                let t = p.tensor_of(op.value).unwrap();
+                if !p.tensors[t].streamed {
+                    for e in elements(read) {
+                        assert!(
+                            valid[t].contains(&e),
+                            "{} reads {e:?} of {}",
+                            node.label,
+                            op.value
+                        );
+                    }
+                }
+            }
+            let out = p.tensor_of(node.output).unwrap();
+            if !p.tensors[out].accumulator {
+                valid[out].extend(elements(&layer.computes));
+            }
+            for transfer in step.transfers.iter().filter(|t| t.layer == l) {
+                if let TransferData::Tensor { tensor, region } = transfer.data
+                    && transfer.kind == TransferKind::Output
+                    && !p.tensors[tensor].accumulator
+                {
+                    assert!(elements(&region).iter().all(|e| valid[tensor].contains(e)));
+                }
+            }
+        }
+        for (t, tensor) in p.tensors.iter().enumerate() {
+            if tensor.cached {
+                let window = elements(&step.regions[t]);
+                assert!(
+                    window.iter().all(|e| valid[t].contains(e)),
+                    "value {}",
+                    tensor.value
+                );
+            }
+        }
+        for mv in step.moves.iter().filter(|mv| mv.kind == MoveKind::Save) {
+            let t = mv.tensor;
+            let line_box = p.tensors[t].line.expect("a save has a line buffer");
+            for e @ [c, h, w] in elements(&mv.region) {
+                assert!(valid[t].contains(&e));
+                let row = h - mv.region.h.start;
+                assert!(line_box.c.start <= c && c < line_box.c.end);
+                assert!(0 <= row && row < line_box.h.end);
+                assert!(line_box.w.start <= w && w < line_box.w.end);
+                line[t].insert([c, row, w], h);
+            }
+        }
     }
 }
 
@@ -691,6 +916,65 @@ fn plans_match_the_model_on_random_groups() {
     }
     assert!(planned > 5_000, "{planned} plans");
     assert!(partial > 0 && chunked > 1_000, "{partial} {chunked}");
+}
+
+#[test]
+fn cached_overlaps_match_the_model_and_keep_what_is_read() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut planned, mut moved, mut lines, mut refused) = (0, 0, 0, 0);
+    for case in 0..24 {
+        let g = random_graph(&mut rng, 2 + case % 5, case % 2 == 1, &NETWORKS);
+        let n = g.nodes.len();
+        for start in 0..n {
+            for end in start + 1..=n {
+                let nodes: Vec<NodeId> = (start..end).collect();
+                let Ok(model) = GroupModel::new(&g, &nodes) else {
+                    continue;
+                };
+                let [grid_c, grid_h, grid_w] = model.grid();
+                for (tile_h, tile_w) in [(1, 3), (2, 1), (2, grid_w), (4, 3), (grid_h, 2)] {
+                    for (cache_rows, cache_cols) in [(true, false), (false, true), (true, true)] {
+                        for stream_inputs in [false, true] {
+                            let t = Tiling {
+                                overlap: Overlap {
+                                    cache_rows,
+                                    cache_cols,
+                                },
+                                stream_inputs,
+                                ..tiling(tile_h, tile_w, grid_c)
+                            };
+                            let p = match plan_with_weights(&model, &t, WeightMode::Streamed) {
+                                Ok(p) => p,
+                                Err(Unsupported::CachedOverlap { reason, .. }) => {
+                                    assert!(reason.contains("advance"), "{reason}");
+                                    refused += 1;
+                                    continue;
+                                }
+                                Err(other) => panic!("case {case}: {other}"),
+                            };
+                            check_regions(&g, &p);
+                            check_data_flow(&g, &p);
+                            let steps = p.steps.iter();
+                            moved += steps.clone().filter(|s| !s.moves.is_empty()).count();
+                            lines += p.tensors.iter().filter(|t| t.line.is_some()).count();
+                            for capacity in [1_000u64, 6_000, BIG] {
+                                let config = CostConfig::new(capacity);
+                                let e = model.evaluate_tiling(&t, &config);
+                                let p = plan(&model, &t, &config).unwrap();
+                                check_against_model(&p, &e, model.weight_bytes());
+                                planned += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        planned > 1_000 && moved > 1_000 && lines > 100,
+        "{planned} {moved} {lines}"
+    );
+    assert!(refused < planned / 10, "{refused} refused");
 }
 
 /// x 1x2x8x8 read by a strided conv a (4x4, a group output) and by a conv
