@@ -14,9 +14,17 @@
 //! **Supported subset.** Only what the model defines without ambiguity for
 //! one step at a time is planned; anything else is [`Unsupported`]:
 //!
-//! - overlaps recomputed along rows and columns (a cached overlap is accepted
-//!   only when no tensor actually keeps an overlap along that dimension, in
-//!   which case the model's numbers are those of recomputing);
+//! - overlaps recomputed or cached along rows and columns. With a cached
+//!   overlap, a tensor that keeps one ([`PlanTensor::cached`]) has a
+//!   buffer that lives across steps and holds its window at every step; a
+//!   step computes (or, for an input, loads) only the part of the window the
+//!   tiles before did not ([`LayerStep::computes`] is then a sub-box of the
+//!   window), and on-chip [`Move`]s carry the rest: a shift within the
+//!   buffer from the tile before in the same band (cached columns, or rows
+//!   with one column tile), and with rows cached over several column tiles
+//!   a line buffer ([`PlanTensor::line`]) that each band fills for the next.
+//!   Not with channel chunks, and only where the windows advance from tile
+//!   to tile;
 //! - channel chunks in either loop order (row tiles outside column tiles).
 //!   With chunks inside the spatial tiles, the layers whose region does not
 //!   depend on the chunk (the model's phase 1) run at a tile's first chunk
