@@ -65,6 +65,10 @@ pub fn trials() -> Vec<Trial> {
             "branches_keep_part_of_their_weights_across_chunks",
             branches_keep_part_of_their_weights_across_chunks,
         ),
+        check(
+            "cached_overlaps_carry_halos_between_tiles",
+            cached_overlaps_carry_halos_between_tiles,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -602,6 +606,39 @@ fn channel_chunks_keep_phase_one_on_chip() -> Result<(), Failed> {
             "{scratchpad}: expected one region staged in channel chunks, got steps {steps:?}"
         );
         assert_eq!(compare(text, options, &params, vec![input.clone()])?, 1);
+    }
+    Ok(())
+}
+
+/// The example network's DP schedules at 16, 32 and 64 KiB keep the
+/// overlaps of rows and columns between tiles (DeFiNES's fully cached
+/// mode): the first region, from the input on, runs in grids of 16x16,
+/// 8x8 and 8x2 tiles whose windows keep their halos on chip. Each
+/// tile computes only the rows and columns the tiles before did not,
+/// shifts what it shares with the tile to its left, and restores the rows
+/// it shares with the band above from a line buffer. Counted bytes equal
+/// the prediction (every input byte loaded once) and outputs the
+/// reference's.
+fn cached_overlaps_carry_halos_between_tiles() -> Result<(), Failed> {
+    let text = deepfuse::examples::TINY_CNN;
+    let params = weights::RandomParams { seed: 3 };
+    let input = random_input(&[1, 3, 32, 32], 3, 0);
+    for scratchpad in [16 << 10, 32 << 10, 64 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Dp,
+            ..CompileOptions::default()
+        };
+        let compiled = Compiler::new(options.clone()).compile(text, "tiny_cnn.mlir")?;
+        let first = compiled.lowered.staging[0].clone();
+        assert!(
+            first
+                .as_ref()
+                .is_ok_and(|s| s.steps > 1 && s.kept_windows > 0 && s.line_buffers > 0),
+            "{scratchpad}: expected the first region staged with kept windows and line \
+             buffers, got {first:?}"
+        );
+        assert!(compare(text, options, &params, vec![input.clone()])? >= 1);
     }
     Ok(())
 }

@@ -150,6 +150,10 @@ pub struct StagedTensor {
     /// Its window buffer; `None` for a streamed input (loaded into
     /// per-use buffers instead).
     pub buffer: Option<TileBuffer>,
+    /// The line buffer of a tensor that keeps rows between row bands over
+    /// several column tiles (see [`deepfuse_passes::tile_plan::PlanTensor::line`]):
+    /// `1 x C x rows x columns`.
+    pub line: Option<TileBuffer>,
 }
 
 /// A region that runs tile by tile through the scratchpad.
@@ -186,6 +190,10 @@ pub struct StagingSummary {
     pub steps: usize,
     /// Bytes of the arena its buffers span.
     pub arena_bytes: u64,
+    /// Tensors whose windows keep their overlap between tiles (cached).
+    pub kept_windows: usize,
+    /// Of those, the ones with a line buffer for the next row band.
+    pub line_buffers: usize,
 }
 
 impl RegionStaging {
@@ -195,6 +203,13 @@ impl RegionStaging {
             RegionStaging::Staged(region) => Ok(StagingSummary {
                 steps: region.plan.steps.len(),
                 arena_bytes: region.arena_bytes,
+                kept_windows: region.plan.tensors.iter().filter(|t| t.cached).count(),
+                line_buffers: region
+                    .plan
+                    .tensors
+                    .iter()
+                    .filter(|t| t.line.is_some())
+                    .count(),
             }),
             RegionStaging::Unstaged(reason) => Err(reason.clone()),
         }
@@ -400,6 +415,7 @@ impl Links<'_, '_, '_, '_> {
                 Ok(StagedTensor {
                     value: self.value(tensor.value)?,
                     buffer: None,
+                    line: None,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -696,7 +712,9 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
         let shape = hull_shape(plan.steps.iter().map(|s| &s.regions[t]));
         let producer = region.layers.iter().position(|l| l.output == t);
         let from = producer.or(users.first().copied()).unwrap_or(0);
-        let to = if tensor.kept_across_chunks {
+        // A cached tensor's window carries its overlap from step to step.
+        let from = if tensor.cached { 0 } else { from };
+        let to = if tensor.kept_across_chunks || tensor.cached {
             last
         } else {
             users.last().copied().unwrap_or(from).max(from)
@@ -710,7 +728,8 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
     for p in 0..region.layers.len() {
         let layer = &region.layers[p];
         let out = layer.output;
-        if !layer.elementwise || plan.tensors[out].accumulator || tensor_items[out].is_none() {
+        let kept = |t: usize| plan.tensors[t].accumulator || plan.tensors[t].cached;
+        if !layer.elementwise || kept(out) || tensor_items[out].is_none() {
             continue;
         }
         let candidate = layer.uses.iter().copied().find(|&t| {
@@ -721,7 +740,7 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
                 });
             !tensor.streamed
                 && !tensor.is_output
-                && !tensor.accumulator
+                && !kept(t)
                 && !tensor.kept_across_chunks
                 && dies_here
                 && plan.tensors[t].dims == plan.tensors[out].dims
@@ -790,6 +809,24 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
             }
         }
     }
+    // Line buffers, for all steps.
+    let lines: Vec<(usize, Vec<i64>)> = plan
+        .tensors
+        .iter()
+        .enumerate()
+        .filter_map(|(t, tensor)| {
+            let line = tensor.line?;
+            Some((t, vec![1, line.c.len(), line.h.len(), line.w.len()]))
+        })
+        .collect();
+    for (_, shape) in &lines {
+        items.push(Item {
+            from: 0,
+            to: last,
+            bytes: shape.iter().product::<i64>().max(0) as u64 * 4,
+            align: activation_align,
+        });
+    }
     let offsets = arrange(&items);
     region.live_peak = live_peak(&items);
     region.arena_bytes = items
@@ -830,6 +867,12 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
                 buffer.offset = next.next().expect("one offset per item");
             }
         }
+    }
+    for (t, shape) in lines {
+        region.tensors[t].line = Some(TileBuffer {
+            offset: next.next().expect("one offset per item"),
+            shape,
+        });
     }
 }
 

@@ -194,6 +194,10 @@ pub struct Move {
     pub tensor: usize,
     /// The box, in elements of the tensor's canonical view (never empty).
     pub region: Region,
+    /// For a shift, the window the buffer holds before it (that of the
+    /// last step that needed the tensor), whose layout the box is in;
+    /// [`Region::EMPTY`] otherwise.
+    pub from: Region,
 }
 
 /// What a transfer moves.
@@ -552,15 +556,13 @@ impl DimWindows {
     }
 
     /// Whether tensor `t`'s windows advance from tile to tile (neither end
-    /// goes back), skipping empty ones unless `whole` (then none may be
-    /// empty), so that what a tile shares with the tiles before is the end
-    /// of the window before it.
-    fn advances(&self, t: usize, whole: bool) -> bool {
+    /// goes back; tiles that need none of it skipped), so that what a tile
+    /// shares with the tiles before is the end of the last window.
+    fn advances(&self, t: usize) -> bool {
         let windows: Vec<&Interval> = self.need[t].iter().filter(|w| !w.is_empty()).collect();
-        (!whole || windows.len() == self.count)
-            && windows
-                .windows(2)
-                .all(|p| p[0].start <= p[1].start && p[0].end <= p[1].end)
+        windows
+            .windows(2)
+            .all(|p| p[0].start <= p[1].start && p[0].end <= p[1].end)
     }
 
     /// Checks the windows against the cost model's statistics.
@@ -702,8 +704,8 @@ fn build(
         let line = h.overlap(t) > 0 && w.count > 1;
         for (dim, windows) in [(Dim::H, &h), (Dim::W, &w)] {
             // A line buffer is saved column window by column window.
-            let whole = windows.overlap(t) > 0;
-            if (whole || (line && dim == Dim::W)) && !windows.advances(t, whole) {
+            let kept = windows.overlap(t) > 0 || (line && dim == Dim::W);
+            if kept && !windows.advances(t) {
                 return Err(Unsupported::CachedOverlap {
                     dim,
                     value: tensor.value,
@@ -969,47 +971,69 @@ fn cached_moves(
     let mut shifts = Vec::new();
     let mut restores = Vec::new();
     let mut saves = Vec::new();
+    // The last tile before `i` (or the first after) with a window: tiles
+    // that need none of a tensor leave its buffer as it is.
+    let before = |windows: &[Interval], i: usize| (0..i).rev().find(|&j| !windows[j].is_empty());
+    fn after(windows: &[Interval], i: usize) -> Option<&Interval> {
+        windows[i + 1..].iter().find(|w| !w.is_empty())
+    }
     for (t, tensor) in tensors.iter().enumerate() {
-        if !tensor.cached {
-            continue;
-        }
         let boxed = |rows: Interval, cols: Interval| region(tensor.dims, c.need[t][0], rows, cols);
         let (rows, cols) = (h.need[t][r], w.need[t][col]);
-        let push = |list: &mut Vec<Move>, kind, region: Region| {
+        if !tensor.cached || boxed(rows, cols).is_empty() {
+            continue;
+        }
+        let push = |list: &mut Vec<Move>, kind, region: Region, from: Region| {
             if !region.is_empty() {
                 list.push(Move {
                     kind,
                     tensor: t,
                     region,
+                    from,
                 });
             }
         };
-        if w.overlap(t) > 0 && col > 0 {
+        if w.overlap(t) > 0
+            && let Some(j) = before(&w.need[t], col)
+        {
+            let from = boxed(rows, w.need[t][j]);
             push(
                 &mut shifts,
                 MoveKind::Shift,
-                boxed(rows, cols.intersect(&w.need[t][col - 1])),
+                boxed(rows, cols.intersect(&w.need[t][j])),
+                from,
             );
         }
-        if h.overlap(t) > 0 && r > 0 {
-            let kept = boxed(rows.intersect(&h.need[t][r - 1]), cols);
+        if h.overlap(t) > 0
+            && let Some(i) = before(&h.need[t], r)
+        {
+            let kept = boxed(rows.intersect(&h.need[t][i]), cols);
             if tensor.line.is_some() {
-                push(&mut restores, MoveKind::Restore, kept);
+                push(&mut restores, MoveKind::Restore, kept, Region::EMPTY);
             } else {
-                push(&mut shifts, MoveKind::Shift, kept);
+                push(
+                    &mut shifts,
+                    MoveKind::Shift,
+                    kept,
+                    boxed(h.need[t][i], cols),
+                );
             }
         }
-        if tensor.line.is_some() && r + 1 < h.count {
-            // The columns before the next (non-empty) column window: the
-            // band's later tiles restore the ones they share.
-            let saved = match w.need[t][col + 1..].iter().find(|next| !next.is_empty()) {
+        if tensor.line.is_some()
+            && let Some(next_rows) = after(&h.need[t], r)
+        {
+            // The columns before the next column window: the band's later
+            // tiles restore the ones they share.
+            let saved = match after(&w.need[t], col) {
                 Some(next) => cols.intersect(&Interval::new(cols.start, next.start)),
                 None => cols,
             };
+            let shared = rows.intersect(next_rows);
             push(
                 &mut saves,
                 MoveKind::Save,
-                boxed(rows.intersect(&h.need[t][r + 1]), saved),
+                boxed(shared, saved),
+                Region::EMPTY,
             );
         }
     }

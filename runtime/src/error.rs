@@ -17,11 +17,20 @@ pub enum DmaKind {
     Weight = 1,
     /// An activation write: arena -> `dram`.
     Output = 2,
+    /// An on-chip copy: arena -> arena, which crosses no off-chip boundary
+    /// and counts nothing (a cached overlap carried from one tile's buffer
+    /// to the next). Source and destination may overlap.
+    Move = 3,
 }
 
 impl DmaKind {
     /// Every kind, in code order.
-    pub const ALL: [DmaKind; 3] = [DmaKind::Input, DmaKind::Weight, DmaKind::Output];
+    pub const ALL: [DmaKind; 4] = [
+        DmaKind::Input,
+        DmaKind::Weight,
+        DmaKind::Output,
+        DmaKind::Move,
+    ];
 
     /// The kind with C ABI code `code`, if any.
     pub fn from_code(code: i64) -> Option<Self> {
@@ -29,6 +38,7 @@ impl DmaKind {
             0 => Some(DmaKind::Input),
             1 => Some(DmaKind::Weight),
             2 => Some(DmaKind::Output),
+            3 => Some(DmaKind::Move),
             _ => None,
         }
     }
@@ -44,6 +54,7 @@ impl DmaKind {
             DmaKind::Input => (BufferName::Dram, BufferName::Arena),
             DmaKind::Weight => (BufferName::Params, BufferName::Arena),
             DmaKind::Output => (BufferName::Arena, BufferName::Dram),
+            DmaKind::Move => (BufferName::Arena, BufferName::Arena),
         }
     }
 }
@@ -54,6 +65,7 @@ impl fmt::Display for DmaKind {
             DmaKind::Input => "input",
             DmaKind::Weight => "weight",
             DmaKind::Output => "output",
+            DmaKind::Move => "move",
         })
     }
 }

@@ -24,12 +24,13 @@ impl Traffic {
         self.input + self.weight + self.output
     }
 
-    /// Bytes of one kind.
+    /// Bytes of one kind (none for on-chip moves).
     pub fn get(&self, kind: DmaKind) -> u64 {
         match kind {
             DmaKind::Input => self.input,
             DmaKind::Weight => self.weight,
             DmaKind::Output => self.output,
+            DmaKind::Move => 0,
         }
     }
 
@@ -38,6 +39,7 @@ impl Traffic {
             DmaKind::Input => &mut self.input,
             DmaKind::Weight => &mut self.weight,
             DmaKind::Output => &mut self.output,
+            DmaKind::Move => return,
         };
         // Wrapping is unreachable in practice (2^64 bytes) but must not panic
         // inside a C ABI function.

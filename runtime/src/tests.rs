@@ -271,6 +271,57 @@ fn negative_strides_copy_rows_in_reverse_and_are_range_checked() {
 }
 
 #[test]
+fn moves_shift_within_the_arena_and_count_nothing() {
+    // The arena holds 4 rows of 8 bytes (a 4x2 window of f32); rows 1..4
+    // move up by one row, and in each, the last 4 bytes move to the front:
+    // overlapping boxes, copied as by `memmove` in row order.
+    let (result, stats, _, arena) = run_checked(|b| {
+        let fill = Call::dense(DmaKind::Input, 0, b.arena, b.dram, [1, 1], 32);
+        let rows_up = Call::dense(DmaKind::Move, 0, b.arena, b.arena + 8, [1, 3], 8);
+        let columns_left = Call {
+            kind: DmaKind::Move.code(),
+            region: 1,
+            dst: b.arena,
+            src: b.arena + 4,
+            n: [3, 1],
+            row_bytes: 4,
+            dst_s: [8, 0],
+            src_s: [8, 0],
+        };
+        vec![fill, rows_up, columns_left]
+    });
+    result.unwrap();
+    let expected: Vec<u8> = [12..16, 12..16, 20..24, 20..24, 28..32, 28..32, 24..32]
+        .into_iter()
+        .flatten()
+        .map(|b| b as u8)
+        .collect();
+    assert_eq!(&arena.as_slice()[..32], &expected[..]);
+    assert_eq!(
+        stats.total,
+        Traffic {
+            input: 32,
+            weight: 0,
+            output: 0
+        }
+    );
+    assert_eq!(stats.dma_calls, 3);
+
+    // A move reads and writes the arena only.
+    let (result, ..) =
+        run_checked(|b| vec![Call::dense(DmaKind::Move, 0, b.arena, b.dram, [1, 1], 4)]);
+    assert!(matches!(
+        rejected(result),
+        DmaProblem::OutOfBounds {
+            operand: Operand::Source,
+            buffer: BufferName::Arena,
+            len: CAPACITY,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn zero_size_boxes_copy_and_count_nothing_wherever_they_point() {
     let (result, stats, dram, arena) = run_checked(|b| {
         vec![
@@ -471,7 +522,7 @@ fn checked_mode_rejects_ranges_outside_the_required_buffers() {
 fn every_mode_rejects_bad_kinds_regions_and_sizes() {
     for checked in [true, false] {
         let cases: Vec<(Call, DmaProblem)> = vec![
-            (Call { kind: 3, ..dummy() }, DmaProblem::InvalidKind),
+            (Call { kind: 4, ..dummy() }, DmaProblem::InvalidKind),
             (
                 Call {
                     kind: -1,
@@ -902,5 +953,6 @@ fn dma_kind_codes_match_the_abi() {
     assert_eq!(DmaKind::Input.code(), 0);
     assert_eq!(DmaKind::Weight.code(), 1);
     assert_eq!(DmaKind::Output.code(), 2);
-    assert_eq!(DmaKind::from_code(3), None);
+    assert_eq!(DmaKind::Move.code(), 3);
+    assert_eq!(DmaKind::from_code(4), None);
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use deepfuse_passes::{
     ir::op_name,
     receptive_field::Region,
-    tile_plan::{TransferData, TransferKind},
+    tile_plan::{MoveKind, TransferData, TransferKind},
 };
 use deepfuse_runtime::{DMA_SYMBOL, DmaKind};
 use melior::ir::OperationRef;
@@ -340,6 +340,13 @@ fn build(
         }
     }
 
+    // Cached overlaps: what the step keeps of the windows before it is in
+    // place before the first layer runs.
+    for kind in [MoveKind::Shift, MoveKind::Restore] {
+        actions
+            .steps
+            .extend(move_dmas(region, kind)?.into_iter().map(Action::Dma));
+    }
     for (p, layer) in region.layers.iter().enumerate() {
         let op = program.forward[layer.step].op;
         let name = op_name(&op);
@@ -754,6 +761,10 @@ fn build(
                     &mut last.planes,
                     &mut last.rows,
                     &mut last.row,
+                    &mut last.dst_strides.0,
+                    &mut last.dst_strides.1,
+                    &mut last.src_strides.0,
+                    &mut last.src_strides.1,
                 ] {
                     if let Cell::Steps(values) = c {
                         *c = Cell::Const(*values.last().expect("one value per step"));
@@ -765,6 +776,12 @@ fn build(
             }
         }
     }
+    // What the next row band keeps of this one, once it is all computed.
+    actions.steps.extend(
+        move_dmas(region, MoveKind::Save)?
+            .into_iter()
+            .map(Action::Dma),
+    );
     Ok(actions)
 }
 
@@ -800,13 +817,42 @@ fn tensor_dma(
     arena: impl Fn(usize, &Region) -> (i64, i64, i64),
     dram: impl Fn(&Region) -> (i64, i64, i64),
 ) -> Dma {
+    let arena_side = (
+        Base::Arena,
+        &arena as &dyn Fn(usize, &Region) -> (i64, i64, i64),
+    );
+    let dram = |_: usize, r: &Region| dram(r);
+    let dram_side = (
+        Base::Activations,
+        &dram as &dyn Fn(usize, &Region) -> (i64, i64, i64),
+    );
+    if kind == DmaKind::Output {
+        box_dma(kind, steps, per_step, dram_side, arena_side)
+    } else {
+        box_dma(kind, steps, per_step, arena_side, dram_side)
+    }
+}
+
+/// Where one side of a box DMA is, per step and box: the address and the
+/// strides of planes and rows, in bytes.
+type BoxSide<'a> = (Base, &'a dyn Fn(usize, &Region) -> (i64, i64, i64));
+
+/// The DMA of a slot moving, per step, a box (or nothing) from `src` to
+/// `dst`.
+fn box_dma(
+    kind: DmaKind,
+    steps: usize,
+    per_step: &[Option<Region>],
+    (dst_base, dst): BoxSide,
+    (src_base, src): BoxSide,
+) -> Dma {
     let mut columns: [Vec<i64>; 9] = Default::default();
     for (s, per) in per_step.iter().enumerate().take(steps) {
         let row = match per {
             Some(r) => {
-                let (a, a0, a1) = arena(s, r);
-                let (d, d0, d1) = dram(r);
-                [a, d, r.c.len(), r.h.len(), r.w.len() * 4, a0, a1, d0, d1]
+                let (d, d0, d1) = dst(s, r);
+                let (a, a0, a1) = src(s, r);
+                [d, a, r.c.len(), r.h.len(), r.w.len() * 4, d0, d1, a0, a1]
             }
             None => [0; 9],
         };
@@ -814,23 +860,89 @@ fn tensor_dma(
             column.push(value);
         }
     }
-    let [a, d, planes, rows, row, a0, a1, d0, d1] = columns.map(Cell::new);
-    let (arena_side, dram_side) = ((Base::Arena, a), (Base::Activations, d));
-    let (dst, src, dst_strides, src_strides) = if kind == DmaKind::Output {
-        (dram_side, arena_side, (d0, d1), (a0, a1))
-    } else {
-        (arena_side, dram_side, (a0, a1), (d0, d1))
-    };
+    let [d, a, planes, rows, row, d0, d1, a0, a1] = columns.map(Cell::new);
     Dma {
         kind,
-        dst,
-        src,
+        dst: (dst_base, d),
+        src: (src_base, a),
         planes,
         rows,
         row,
-        dst_strides,
-        src_strides,
+        dst_strides: (d0, d1),
+        src_strides: (a0, a1),
     }
+}
+
+/// The on-chip moves of `kind` of the region's cached tensors: one DMA per
+/// tensor and occurrence in a step, a box of zeros at the steps without it.
+fn move_dmas(region: &StagedRegion, kind: MoveKind) -> Result<Vec<Dma>, String> {
+    let plan = &region.plan;
+    let steps = plan.steps.len();
+    let mut slots: Vec<((usize, usize), Vec<Option<Region>>)> = Vec::new();
+    for (s, step) in plan.steps.iter().enumerate() {
+        let mut seen: HashMap<usize, usize> = HashMap::new();
+        for mv in step.moves.iter().filter(|mv| mv.kind == kind) {
+            let occurrence = seen.entry(mv.tensor).or_insert(0);
+            let key = (mv.tensor, *occurrence);
+            *occurrence += 1;
+            let slot = match slots.iter().position(|(k, _)| *k == key) {
+                Some(slot) => slot,
+                None => {
+                    slots.push((key, vec![None; steps]));
+                    slots.len() - 1
+                }
+            };
+            slots[slot].1[s] = Some(mv.region);
+        }
+    }
+    slots
+        .into_iter()
+        .map(|((t, _), per_step)| {
+            let window = region.tensors[t]
+                .buffer
+                .as_ref()
+                .ok_or("a cached tensor has no buffer")?;
+            // The window of the step, or of the step before (a shift's
+            // source).
+            let at = |s: usize, r: &Region| arena_box(window, &plan.steps[s].regions[t], r);
+            let before = |s: usize, r: &Region| {
+                arena_box(window, &plan.steps[s.saturating_sub(1)].regions[t], r)
+            };
+            if kind == MoveKind::Shift {
+                return Ok(box_dma(
+                    DmaKind::Move,
+                    steps,
+                    &per_step,
+                    (Base::Arena, &at),
+                    (Base::Arena, &before),
+                ));
+            }
+            let (Some(line), Some(line_box)) = (&region.tensors[t].line, plan.tensors[t].line)
+            else {
+                return Err("a line buffer move of a tensor without one".to_string());
+            };
+            // Line row 0 holds the box's first row.
+            let in_line = |_: usize, r: &Region| {
+                let origin = Region { h: r.h, ..line_box };
+                arena_box(line, &origin, r)
+            };
+            let (window_side, line_side) = (
+                (
+                    Base::Arena,
+                    &at as &dyn Fn(usize, &Region) -> (i64, i64, i64),
+                ),
+                (
+                    Base::Arena,
+                    &in_line as &dyn Fn(usize, &Region) -> (i64, i64, i64),
+                ),
+            );
+            Ok(if kind == MoveKind::Restore {
+                box_dma(DmaKind::Move, steps, &per_step, window_side, line_side)
+            } else {
+                box_dma(DmaKind::Move, steps, &per_step, line_side, window_side)
+            })
+        })
+        .collect()
 }
 
 /// How a tile kernel sees one of its buffers.

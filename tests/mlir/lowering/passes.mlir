@@ -9,26 +9,37 @@
 // RUN: FileCheck %s --check-prefix=LLVM --input-file %t.llvm.mlir
 
 // Parameters: w (288 bytes) at 0, b at 320 (64-byte aligned): 384 bytes.
-// Activations: the input (512 bytes), the conv and relu outputs (1024
-// each); the pool's output reuses a dead buffer: 2560 bytes. The arena is
-// the 1 KiB the regions were scheduled for.
+// Activations: the input (512 bytes) and the relu output (1024); the conv
+// output lives in the arena only (both regions are staged), and the pool's
+// output reuses the input's buffer: 1536 bytes. The arena is the 1 KiB the
+// regions were scheduled for.
 // CHECK-NOT: df.
 // CHECK: func.func private @deepfuse_rt_dma(
+// The conv + relu region runs in four bands of two rows and keeps the input
+// rows that its 3x3 halo shares between bands (a cached overlap): at the
+// second band, the 2 channels x 2 rows of 32 bytes at window row 1 (arena
+// byte 352) move up to row 0 (byte 320).
+// CHECK: memref.global "private" constant @df_region_0_steps : memref<4x21xi64> = dense<{{\[\[}}0, 0, 0, 0, 0, 0, 0, 0, 0, {{.*}}], [320, 352, 2, 2, 32, 128, 32, 128, 32,
 // CHECK: memref.global "private" constant @df_region_1_steps : memref<2x6xi64>
 // CHECK: func.func @deepfuse_init(%{{.*}}: memref<384xi8>)
-// CHECK-LABEL: func.func @deepfuse_forward(%{{.*}}: memref<2560xi8>, %{{.*}}: memref<384xi8>, %{{.*}}: memref<1024xi8>)
-// The conv + relu region caches its halo between tiles, which the tile
-// plan does not cover yet: it runs op by op on the activation buffer. The pool's region is staged: two steps, each
-// loading a window and storing a piece.
-// CHECK: call @df_kernel_0_conv2d(
-// CHECK-NEXT: call @df_kernel_1_activation(
-// CHECK-NEXT: affine.for %{{.*}} = 0 to 2 {
+// CHECK-LABEL: func.func @deepfuse_forward(%{{.*}}: memref<1536xi8>, %{{.*}}: memref<384xi8>, %{{.*}}: memref<1024xi8>)
+// Each band first shifts the kept rows (kind 3, an on-chip move that
+// counts no traffic), then loads the rows the band before did not (kind
+// 0), computes and stores its two rows (kind 2). The pool's region: two
+// steps, each loading a window and storing a piece.
+// CHECK: affine.for %{{.*}} = 0 to 4 {
+// CHECK: func.call @deepfuse_rt_dma(%c3_i64, %c0_i64,
+// CHECK: func.call @deepfuse_rt_dma(%c0_i64, %c0_i64,
+// CHECK: func.call @df_tile_0_conv2d(
+// CHECK: func.call @df_tile_1_activation(
+// CHECK: func.call @deepfuse_rt_dma(%c2_i64, %c0_i64,
+// CHECK: affine.for %{{.*}} = 0 to 2 {
 // CHECK: func.call @deepfuse_rt_dma(%c0_i64, %c1_i64,
 // CHECK: func.call @df_tile_2_pool2d(
 // CHECK: func.call @deepfuse_rt_dma(%c2_i64, %c1_i64,
 // CHECK-NOT: df.
 
-// ARENA: func.func @deepfuse_forward(%{{.*}}: memref<2560xi8>, %{{.*}}: memref<384xi8>, %{{.*}}: memref<4096xi8>)
+// ARENA: func.func @deepfuse_forward(%{{.*}}: memref<1536xi8>, %{{.*}}: memref<384xi8>, %{{.*}}: memref<4096xi8>)
 
 // Without staging every op is a kernel call and nothing moves by DMA.
 // UNSTAGED-NOT: deepfuse_rt_dma
