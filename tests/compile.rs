@@ -69,6 +69,7 @@ pub fn trials() -> Vec<Trial> {
             "cached_overlaps_carry_halos_between_tiles",
             cached_overlaps_carry_halos_between_tiles,
         ),
+        check("classifier_tails_run_whole", classifier_tails_run_whole),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -639,6 +640,37 @@ fn cached_overlaps_carry_halos_between_tiles() -> Result<(), Failed> {
              buffers, got {first:?}"
         );
         assert!(compare(text, options, &params, vec![input.clone()])? >= 1);
+    }
+    Ok(())
+}
+
+/// The example network's classifier (flatten, reshape, matmul, bias add,
+/// softmax) has no tile kernels, but its regions are one tile whose
+/// windows are whole tensors: each op runs its own kernel on arena buffers,
+/// so every region of both schedules is staged, with the predicted bytes.
+fn classifier_tails_run_whole() -> Result<(), Failed> {
+    let text = deepfuse::examples::TINY_CNN;
+    let params = weights::RandomParams { seed: 4 };
+    let input = random_input(&[1, 3, 32, 32], 4, 0);
+    for strategy in [Strategy::Dp, Strategy::Layer] {
+        let options = CompileOptions {
+            scratchpad: 64 << 10,
+            strategy,
+            ..CompileOptions::default()
+        };
+        let compiled = Compiler::new(options.clone()).compile(text, "tiny_cnn.mlir")?;
+        let unstaged: Vec<&String> = compiled
+            .lowered
+            .staging
+            .iter()
+            .filter_map(|region| region.as_ref().err())
+            .collect();
+        assert!(unstaged.is_empty(), "{}: {unstaged:?}", strategy.name());
+        let regions = compiled.lowered.staging.len();
+        assert_eq!(
+            compare(text, options, &params, vec![input.clone()])?,
+            regions
+        );
     }
     Ok(())
 }

@@ -140,6 +140,10 @@ pub struct StagedLayer {
     /// The output channels `[0, r)` whose weights stay on chip for all
     /// steps (all of them when resident, none when streamed).
     pub resident_channels: i64,
+    /// Runs whole: the op's own kernel on arena buffers of its tensors'
+    /// shapes, in a region of one step (see [`runs_whole`]), for a layer
+    /// without a tile kernel.
+    pub whole: bool,
 }
 
 /// A plan tensor of a staged region.
@@ -310,46 +314,13 @@ impl Links<'_, '_, '_, '_> {
     fn stage(&self, region: usize, nodes: &[NodeId]) -> Result<StagedRegion, String> {
         let schedule =
             self.program.schedules[region].ok_or("it has no readable 'schedule' attribute")?;
-        for &node in nodes {
-            let kind = &self.graph.nodes[node].kind;
-            let supported = match kind {
-                OpKind::Conv2d { .. } | OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
-                // Per-channel vectors are indexed by the output channel.
-                OpKind::Elementwise { .. } => self.weight_ranks(node).all(|rank| rank == 1),
-                // The tile kernel indexes operands like the output.
-                OpKind::Binary { .. } => {
-                    self.weight_ranks(node).next().is_none()
-                        && self.graph.nodes[node].inputs.iter().all(|o| {
-                            self.graph.values[o.value].shape == self.graph.output_value(node).shape
-                        })
-                }
-                OpKind::Concat { dim } => *dim == Dim::C,
-                _ => false,
-            };
-            if !supported {
-                return Err(format!(
-                    "{} ({}) has no tile kernel yet for its operands",
-                    self.graph.nodes[node].label,
-                    kind.short_name()
-                ));
-            }
-            let output = self.graph.output_value(node);
-            let tensors = std::iter::once(output.shape.clone()).chain(
-                self.graph.nodes[node]
-                    .inputs
-                    .iter()
-                    .map(|o| self.graph.values[o.value].shape.clone()),
-            );
-            for shape in tensors {
-                if shape.len() != 4 || shape[0] != 1 {
-                    return Err(format!(
-                        "{} reads or writes a tensor of shape {shape:?}; tiles are staged for \
-                         4-D tensors of batch 1 only",
-                        self.graph.nodes[node].label
-                    ));
-                }
-            }
-        }
+        // Layers without a tile kernel for their operands run whole: the
+        // op's own kernel on arena buffers, in a region of one step whose
+        // windows are their whole tensors (a network's classifier tail).
+        let whole: Vec<(NodeId, String)> = nodes
+            .iter()
+            .filter_map(|&node| Some((node, self.no_tile_kernel(node)?)))
+            .collect();
         let model = GroupModel::new(self.graph, nodes).map_err(|e| e.to_string())?;
         let plan = if schedule.resident_weights == 0 {
             tile_plan::plan_with_weights(&model, &schedule.tiling, WeightMode::Streamed)
@@ -384,12 +355,21 @@ impl Links<'_, '_, '_, '_> {
                 ));
             }
         }
+        if let Some((_, reason)) = whole
+            .iter()
+            .find(|(node, _)| !runs_whole(self.graph, &plan, *node))
+        {
+            return Err(reason.clone());
+        }
         let weights_kept_in_part = plan.weights == WeightMode::Partial;
         let layers = plan
             .nodes
             .iter()
             .enumerate()
-            .map(|(p, &node)| self.layer(node, &plan, plan.resident_channels[p]))
+            .map(|(p, &node)| {
+                let whole = whole.iter().any(|(n, _)| *n == node);
+                self.layer(node, &plan, plan.resident_channels[p], whole)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if plan.tiles[2] > 1 {
             // A chunk's weights are loaded as slices of its output channels.
@@ -459,11 +439,57 @@ impl Links<'_, '_, '_, '_> {
         Ok(staged)
     }
 
+    /// Why `node` has no tile kernel for its operands (it can still run
+    /// whole, see [`runs_whole`]); `None` if it has one.
+    fn no_tile_kernel(&self, node: NodeId) -> Option<String> {
+        let graph_node = &self.graph.nodes[node];
+        let kind = &graph_node.kind;
+        let supported = match kind {
+            OpKind::Conv2d { .. } | OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
+            // Per-channel vectors are indexed by the output channel.
+            OpKind::Elementwise { .. } => self.weight_ranks(node).all(|rank| rank == 1),
+            // The tile kernel indexes operands like the output.
+            OpKind::Binary { .. } => {
+                self.weight_ranks(node).next().is_none()
+                    && graph_node.inputs.iter().all(|o| {
+                        self.graph.values[o.value].shape == self.graph.output_value(node).shape
+                    })
+            }
+            OpKind::Concat { dim } => *dim == Dim::C,
+            _ => false,
+        };
+        if !supported {
+            return Some(format!(
+                "{} ({}) has no tile kernel yet for its operands, and runs whole only in a \
+                 region of one tile",
+                graph_node.label,
+                kind.short_name()
+            ));
+        }
+        let output = self.graph.output_value(node);
+        let mut tensors = std::iter::once(&output.shape).chain(
+            graph_node
+                .inputs
+                .iter()
+                .map(|o| &self.graph.values[o.value].shape),
+        );
+        tensors
+            .find(|shape| shape.len() != 4 || shape[0] != 1)
+            .map(|shape| {
+                format!(
+                    "{} reads or writes a tensor of shape {shape:?}; tiles are staged for 4-D \
+                 tensors of batch 1 only (other layers run whole, in a region of one tile)",
+                    graph_node.label
+                )
+            })
+    }
+
     fn layer(
         &self,
         node: NodeId,
         plan: &TilePlan,
         resident_channels: i64,
+        whole: bool,
     ) -> Result<StagedLayer, String> {
         let step = self.step_of[node].ok_or("a layer is not a forward op")?;
         let graph_node = &self.graph.nodes[node];
@@ -476,7 +502,14 @@ impl Links<'_, '_, '_, '_> {
         // the layer leads with the output channels (a filter and its bias).
         let weight_shapes: Vec<&Vec<i64>> = self.weight_shapes(node).collect();
         let partial = resident_channels > 0 && resident_channels < out_channels;
-        let sliced = resident_channels < out_channels
+        if whole && partial {
+            return Err(format!(
+                "{} runs whole but keeps part of its weights on chip",
+                graph_node.label
+            ));
+        }
+        let sliced = !whole
+            && resident_channels < out_channels
             && out_channels > 1
             && !weight_shapes.is_empty()
             && weight_shapes
@@ -506,7 +539,8 @@ impl Links<'_, '_, '_, '_> {
         };
         let single_input =
             graph_node.inputs.len() == 1 || matches!(graph_node.kind, OpKind::Binary { .. });
-        let chunked = (streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
+        let chunked =
+            (!whole && streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
         if partial && !sliced {
             return Err(format!(
                 "{} keeps {resident_channels} of its {out_channels} output channels' weights on \
@@ -583,15 +617,43 @@ impl Links<'_, '_, '_, '_> {
             slice_channels: 1,
             chunk_channels: STREAM_CHANNELS,
             chunked,
-            elementwise: matches!(
-                graph_node.kind,
-                OpKind::Elementwise { .. } | OpKind::Binary { .. }
-            ),
+            // A whole layer's kernel takes distinct buffers.
+            elementwise: !whole
+                && matches!(
+                    graph_node.kind,
+                    OpKind::Elementwise { .. } | OpKind::Binary { .. }
+                ),
+            whole,
             in_place: false,
             weight_channels: weight_channels(plan, node, out_channels, &weight_elements)?,
             resident_channels,
         })
     }
+}
+
+/// Whether `node` can run whole in `plan`: the plan has one step, in which
+/// every tensor the layer reads or writes is on chip whole (batch 1, so
+/// that its window buffer holds it) and the layer computes all its output.
+fn runs_whole(graph: &LayerGraph, plan: &TilePlan, node: NodeId) -> bool {
+    let ([step], Some(p)) = (
+        plan.steps.as_slice(),
+        plan.nodes.iter().position(|&n| n == node),
+    ) else {
+        return false;
+    };
+    let whole = |value: usize, region: &Region| {
+        plan.tensor_of(value).is_some_and(|t| {
+            let dims = plan.tensors[t].dims;
+            dims.n == 1 && step.regions[t] == Region::full(dims) && *region == step.regions[t]
+        })
+    };
+    let layer = &step.layers[p];
+    whole(graph.nodes[node].output, &layer.computes)
+        && graph.nodes[node]
+            .inputs
+            .iter()
+            .zip(&layer.reads)
+            .all(|(operand, read)| whole(operand.value, read))
 }
 
 /// Whether `layer` streams large weights one output channel per call.
@@ -1060,6 +1122,7 @@ mod tests {
             in_place: false,
             weight_channels: vec![(0, 64)],
             resident_channels: 0,
+            whole: false,
         };
         assert!(streams_narrow(&layer));
         // Four channels per call, or all kept: not narrow.

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 
 use deepfuse_passes::{
+    graph::Dims,
     ir::op_name,
     receptive_field::Region,
     tile_plan::{MoveKind, TransferData, TransferKind},
@@ -32,7 +33,9 @@ use super::{
 use crate::{
     buffers::BufferPlan,
     program::Program,
-    staging::{OperandSource, StagedRegion, StagedWeight, TileBuffer, use_channel_extent},
+    staging::{
+        OperandSource, StagedLayer, StagedRegion, StagedWeight, TileBuffer, use_channel_extent,
+    },
 };
 
 /// The declaration of the runtime's DMA entry point.
@@ -221,10 +224,11 @@ pub(super) fn emit(
     .write(&actions, globals)
 }
 
-/// The off-chip byte offset of element `(c, h, w)` of a `1 x C x H x W`
-/// tensor at `base`, and the strides of its planes and rows.
-fn dram_box(base: u64, shape: &[i64], region: &Region) -> (i64, i64, i64) {
-    let (h, w) = (shape[2], shape[3]);
+/// The off-chip byte offset of element `(c, h, w)` of a tensor at `base`
+/// whose canonical view is `dims` (of batch 1; row-major like the tensor
+/// itself), and the strides of its planes and rows.
+fn dram_box(base: u64, dims: Dims, region: &Region) -> (i64, i64, i64) {
+    let (h, w) = (dims.h, dims.w);
     let offset = base as i64 + ((region.c.start * h + region.h.start) * w + region.w.start) * 4;
     (offset, h * w * 4, w * 4)
 }
@@ -246,6 +250,9 @@ fn accumulator_origin() -> Region {
     origin.n.end = 1;
     origin
 }
+
+/// Per step, the box a slot moves, or nothing.
+type PerStep = Vec<Option<Region>>;
 
 /// A transfer's slot: kind, what it moves, its layer, and its occurrence
 /// among the step's transfers with the same three.
@@ -271,7 +278,7 @@ fn build(
 
     // Every tensor transfer of every step, by slot.
     let mut slots: Vec<SlotKey> = Vec::new();
-    let mut boxes: HashMap<SlotKey, Vec<Option<Region>>> = HashMap::new();
+    let mut boxes: HashMap<SlotKey, PerStep> = HashMap::new();
     let mut weight_loads = 0usize;
     for (s, step) in plan.steps.iter().enumerate() {
         let mut seen: HashMap<(u8, usize, usize, usize), usize> = HashMap::new();
@@ -384,14 +391,14 @@ fn build(
                     (buffer, Box::new(move |s| plan.steps[s].regions[t]))
                 };
             let value = region.tensors[t].value;
-            let shape = &program.values[value].shape;
+            let dims = plan.tensors[t].dims;
             let dram = buffers.plan.offsets[value];
             let dma = tensor_dma(
                 DmaKind::Input,
                 steps,
                 per_step,
                 |s, r| arena_box(&buffer, &origin(s), r),
-                |r| dram_box(dram, shape, r),
+                |r| dram_box(dram, dims, r),
             );
             if chunked_use {
                 chunk_load = Some(dma);
@@ -401,6 +408,18 @@ fn build(
         }
         if layer.chunked.is_some() && chunk_load.is_none() {
             return Err("a chunked input has no load".into());
+        }
+        if layer.whole {
+            if layer.resident_channels < layer.out_channels {
+                for weight in &layer.weights {
+                    let dma = whole_weight(buffers, weight.value, &weight.buffer);
+                    actions.steps.push(Action::Dma(dma));
+                }
+            }
+            let call = whole_call(library, program, region, layer)?;
+            actions.steps.push(Action::Call(call));
+            push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
+            continue;
         }
         let chunked = layer.chunked.is_some();
         let is_conv = name == "df.conv2d";
@@ -727,54 +746,7 @@ fn build(
             actions.steps.push(Action::Call(call));
         }
 
-        // Stores after the layer.
-        for key in slots
-            .iter()
-            .filter(|k| k.3 == p && k.0 == TransferKind::Output as u8)
-        {
-            let t = key.1;
-            let per_step = &boxes[key];
-            let buffer = region.tensors[t]
-                .buffer
-                .clone()
-                .ok_or("a stored tensor has no buffer")?;
-            let value = region.tensors[t].value;
-            let shape = &program.values[value].shape;
-            let dram = buffers.plan.offsets[value];
-            let accumulator = plan.tensors[t].accumulator;
-            let dma = tensor_dma(
-                DmaKind::Output,
-                steps,
-                per_step,
-                |s, r| arena_box(&buffer, &region_of(t, s), r),
-                |r| dram_box(dram, shape, r),
-            );
-            if accumulator {
-                // Stored once, after the finishing kernel.
-                if per_step[..steps - 1].iter().any(Option::is_some) {
-                    return Err("an accumulator is stored before the last step".into());
-                }
-                let mut last = dma;
-                for c in [
-                    &mut last.dst.1,
-                    &mut last.src.1,
-                    &mut last.planes,
-                    &mut last.rows,
-                    &mut last.row,
-                    &mut last.dst_strides.0,
-                    &mut last.dst_strides.1,
-                    &mut last.src_strides.0,
-                    &mut last.src_strides.1,
-                ] {
-                    if let Cell::Steps(values) = c {
-                        *c = Cell::Const(*values.last().expect("one value per step"));
-                    }
-                }
-                actions.epilogue.push(Action::Dma(last));
-            } else {
-                actions.steps.push(Action::Dma(dma));
-            }
-        }
+        push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
     }
     // What the next row band keeps of this one, once it is all computed.
     actions.steps.extend(
@@ -783,6 +755,126 @@ fn build(
             .map(Action::Dma),
     );
     Ok(actions)
+}
+
+/// The stores after layer `p`: its slots' boxes at every step, but a
+/// global pool's accumulator, stored once after the last step.
+fn push_stores(
+    actions: &mut Actions,
+    region: &StagedRegion,
+    buffers: &Buffers,
+    (slots, boxes): (&[SlotKey], &HashMap<SlotKey, PerStep>),
+    p: usize,
+) -> Result<(), String> {
+    let plan = &region.plan;
+    let steps = plan.steps.len();
+    for key in slots
+        .iter()
+        .filter(|k| k.3 == p && k.0 == TransferKind::Output as u8)
+    {
+        let t = key.1;
+        let per_step = &boxes[key];
+        let buffer = region.tensors[t]
+            .buffer
+            .clone()
+            .ok_or("a stored tensor has no buffer")?;
+        let value = region.tensors[t].value;
+        let dims = plan.tensors[t].dims;
+        let dram = buffers.plan.offsets[value];
+        let accumulator = plan.tensors[t].accumulator;
+        let origin = |s: usize| {
+            if accumulator {
+                accumulator_origin()
+            } else {
+                plan.steps[s].regions[t]
+            }
+        };
+        let dma = tensor_dma(
+            DmaKind::Output,
+            steps,
+            per_step,
+            |s, r| arena_box(&buffer, &origin(s), r),
+            |r| dram_box(dram, dims, r),
+        );
+        if accumulator {
+            // Stored once, after the finishing kernel.
+            if per_step[..steps - 1].iter().any(Option::is_some) {
+                return Err("an accumulator is stored before the last step".into());
+            }
+            let mut last = dma;
+            for c in [
+                &mut last.dst.1,
+                &mut last.src.1,
+                &mut last.planes,
+                &mut last.rows,
+                &mut last.row,
+                &mut last.dst_strides.0,
+                &mut last.dst_strides.1,
+                &mut last.src_strides.0,
+                &mut last.src_strides.1,
+            ] {
+                if let Cell::Steps(values) = c {
+                    *c = Cell::Const(*values.last().expect("one value per step"));
+                }
+            }
+            actions.epilogue.push(Action::Dma(last));
+        } else {
+            actions.steps.push(Action::Dma(dma));
+        }
+    }
+    Ok(())
+}
+
+/// The call of a whole layer: the op's own kernel (the one op-by-op code
+/// calls) on arena buffers viewed with its tensors' shapes (flat for a
+/// reshape, as op by op).
+fn whole_call(
+    library: &mut KernelLibrary,
+    program: &Program,
+    region: &StagedRegion,
+    layer: &StagedLayer,
+) -> Result<Call, String> {
+    let step = &program.forward[layer.step];
+    let name = op_name(&step.op);
+    let flat = matches!(name.as_str(), "df.reshape" | "df.flatten");
+    let shape_of = |value: usize| {
+        if flat {
+            vec![program.values[step.results[0]].elements()]
+        } else {
+            program.values[value].shape.clone()
+        }
+    };
+    let mut views = Vec::new();
+    for (source, &value) in layer.operands.iter().zip(&step.operands) {
+        let buffer = match *source {
+            OperandSource::Activation(u) => layer.use_buffers[u]
+                .as_ref()
+                .or(region.tensors[layer.uses[u]].buffer.as_ref()),
+            OperandSource::Weight(k) => Some(&layer.weights[k].buffer),
+        }
+        .ok_or("an operand of a whole layer has no buffer")?;
+        views.push(TileBuffer {
+            offset: buffer.offset,
+            shape: shape_of(value),
+        });
+    }
+    let output = region.tensors[layer.output]
+        .buffer
+        .as_ref()
+        .ok_or("a whole layer's output has no buffer")?;
+    views.push(TileBuffer {
+        offset: output.offset,
+        shape: shape_of(step.results[0]),
+    });
+    let as_view = |buffer: &TileBuffer| View::whole(String::new(), buffer.shape.clone());
+    let (ins, out) = views.split_at(views.len() - 1);
+    let ins: Vec<View> = ins.iter().map(as_view).collect();
+    let callee = library.kernel(&step.op, &name, &ins, &[as_view(&out[0])])?;
+    Ok(Call {
+        callee,
+        views,
+        indices: Vec::new(),
+    })
 }
 
 /// Bytes of one output channel's slice of a sliced weight's buffer.
@@ -878,7 +970,7 @@ fn box_dma(
 fn move_dmas(region: &StagedRegion, kind: MoveKind) -> Result<Vec<Dma>, String> {
     let plan = &region.plan;
     let steps = plan.steps.len();
-    let mut slots: Vec<((usize, usize), Vec<Option<Region>>)> = Vec::new();
+    let mut slots: Vec<((usize, usize), PerStep)> = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
         let mut seen: HashMap<usize, usize> = HashMap::new();
         for mv in step.moves.iter().filter(|mv| mv.kind == kind) {
