@@ -508,7 +508,16 @@ impl Links<'_, '_, '_, '_> {
                 graph_node.label
             ));
         }
-        let sliced = !whole
+        // A whole matmul (a classifier) streams its transposed weights by
+        // output columns, as the cost model does, through the slice loop.
+        let columns = matches!(
+            graph_node.kind,
+            OpKind::MatMul {
+                transpose_lhs: false,
+                transpose_rhs: true
+            }
+        );
+        let sliced = (!whole || columns)
             && resident_channels < out_channels
             && out_channels > 1
             && !weight_shapes.is_empty()

@@ -811,8 +811,18 @@ fn channel_index_1d(vector: &View, channel: &str) -> Vec<String> {
     index
 }
 
-/// `df.matmul`: `op(lhs) x op(rhs) + bias`.
-pub fn matmul(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View) -> KernelResult {
+/// `df.matmul`: `op(lhs) x op(rhs) + bias`, for every output column, or
+/// for those of `columns` (`[start, end)` as SSA index names) when the
+/// right operand (transposed, its rows the output columns) and the bias are
+/// slices of those columns (views whose origin is the slice's first
+/// column).
+pub fn matmul(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    ins: &[View],
+    out: &View,
+    columns: Option<(&str, &str)>,
+) -> KernelResult {
     let (lhs, rhs) = (&ins[0], &ins[1]);
     let (transpose_lhs, transpose_rhs) = (flag(op, "transpose_lhs"), flag(op, "transpose_rhs"));
     let [m, n] = <[i64; 2]>::try_from(out.shape.as_slice())
@@ -822,12 +832,21 @@ pub fn matmul(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View)
     } else {
         lhs.shape[1]
     };
-    let ivs = f.open_nest(&[m, n]);
+    if columns.is_some() && !transpose_rhs {
+        return Err("slices of output columns need a transposed right operand".into());
+    }
+    let mi = f.open_for("0", m.to_string());
+    let ni = match columns {
+        Some((start, end)) => f.open_for(start, end),
+        None => f.open_for("0", n.to_string()),
+    };
+    let ivs = [mi.clone(), ni.clone()];
     let start = match ins.get(2) {
+        // A slice of the bias is indexed by the output column.
+        Some(bias) if columns.is_some() => bias.load(f, std::slice::from_ref(&ni)),
         Some(bias) => bias.load(f, &broadcast(&ivs, &bias.shape, &out.shape)),
         None => f.f32(0.0),
     };
-    let (mi, ni) = (ivs[0].clone(), ivs[1].clone());
     let acc = reduce(f, &[k], &start, |f, taps, acc| {
         let ki = taps[0].clone();
         let a_at = if transpose_lhs {

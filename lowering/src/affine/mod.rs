@@ -308,7 +308,7 @@ impl KernelLibrary {
                 "df.activation" => kernels::activation(f, op, &args_in, out, &frame),
                 "df.batch_norm" => kernels::batch_norm(f, op, &args_in, out, &frame),
                 "df.fold_batch_norm" => kernels::fold_batch_norm(f, op, &args_in, &args_out),
-                "df.matmul" => kernels::matmul(f, op, &args_in, out),
+                "df.matmul" => kernels::matmul(f, op, &args_in, out, None),
                 "df.softmax" => kernels::softmax(f, op, &args_in, out),
                 "df.concat" => {
                     let axis = deepfuse_passes::attributes::i64_attr(op, "axis")?;

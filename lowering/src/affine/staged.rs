@@ -410,14 +410,41 @@ fn build(
             return Err("a chunked input has no load".into());
         }
         if layer.whole {
-            if layer.resident_channels < layer.out_channels {
-                for weight in &layer.weights {
-                    let dma = whole_weight(buffers, weight.value, &weight.buffer);
-                    actions.steps.push(Action::Dma(dma));
+            let sliced = layer.weights.first().is_some_and(|w| w.sliced);
+            if sliced {
+                // A classifier's matmul, by groups of output columns.
+                actions.steps.push(Action::Sliced {
+                    channels: ChannelGroups {
+                        channels: layer.out_channels,
+                        group: layer.slice_channels,
+                        range: (
+                            cell(&|s| layer.weight_channels[s].0),
+                            cell(&|s| layer.weight_channels[s].1),
+                        ),
+                    },
+                    slices: layer
+                        .weights
+                        .iter()
+                        .map(|w| {
+                            (
+                                w.buffer.offset,
+                                buffers.plan.offsets[w.value],
+                                slice_bytes(w),
+                            )
+                        })
+                        .collect(),
+                    call: matmul_columns_call(library, program, region, layer)?,
+                });
+            } else {
+                if layer.resident_channels < layer.out_channels {
+                    for weight in &layer.weights {
+                        let dma = whole_weight(buffers, weight.value, &weight.buffer);
+                        actions.steps.push(Action::Dma(dma));
+                    }
                 }
+                let call = whole_call(library, program, region, layer)?;
+                actions.steps.push(Action::Call(call));
             }
-            let call = whole_call(library, program, region, layer)?;
-            actions.steps.push(Action::Call(call));
             push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
             continue;
         }
@@ -825,18 +852,16 @@ fn push_stores(
     Ok(())
 }
 
-/// The call of a whole layer: the op's own kernel (the one op-by-op code
-/// calls) on arena buffers viewed with its tensors' shapes (flat for a
-/// reshape, as op by op).
-fn whole_call(
-    library: &mut KernelLibrary,
+/// The arena buffers of a whole layer's operands and output, viewed with
+/// the tensors' shapes (flat for a reshape, as op by op) and the weights'
+/// buffers as they are (slices of output columns for a matmul's).
+fn whole_views(
     program: &Program,
     region: &StagedRegion,
     layer: &StagedLayer,
-) -> Result<Call, String> {
+) -> Result<Vec<TileBuffer>, String> {
     let step = &program.forward[layer.step];
-    let name = op_name(&step.op);
-    let flat = matches!(name.as_str(), "df.reshape" | "df.flatten");
+    let flat = matches!(op_name(&step.op).as_str(), "df.reshape" | "df.flatten");
     let shape_of = |value: usize| {
         if flat {
             vec![program.values[step.results[0]].elements()]
@@ -846,16 +871,18 @@ fn whole_call(
     };
     let mut views = Vec::new();
     for (source, &value) in layer.operands.iter().zip(&step.operands) {
-        let buffer = match *source {
-            OperandSource::Activation(u) => layer.use_buffers[u]
-                .as_ref()
-                .or(region.tensors[layer.uses[u]].buffer.as_ref()),
-            OperandSource::Weight(k) => Some(&layer.weights[k].buffer),
-        }
-        .ok_or("an operand of a whole layer has no buffer")?;
-        views.push(TileBuffer {
-            offset: buffer.offset,
-            shape: shape_of(value),
+        views.push(match *source {
+            OperandSource::Activation(u) => {
+                let buffer = layer.use_buffers[u]
+                    .as_ref()
+                    .or(region.tensors[layer.uses[u]].buffer.as_ref())
+                    .ok_or("an operand of a whole layer has no buffer")?;
+                TileBuffer {
+                    offset: buffer.offset,
+                    shape: shape_of(value),
+                }
+            }
+            OperandSource::Weight(k) => layer.weights[k].buffer.clone(),
         });
     }
     let output = region.tensors[layer.output]
@@ -866,14 +893,75 @@ fn whole_call(
         offset: output.offset,
         shape: shape_of(step.results[0]),
     });
+    Ok(views)
+}
+
+/// The call of a whole layer: the op's own kernel (the one op-by-op code
+/// calls) on its arena buffers.
+fn whole_call(
+    library: &mut KernelLibrary,
+    program: &Program,
+    region: &StagedRegion,
+    layer: &StagedLayer,
+) -> Result<Call, String> {
+    let op = program.forward[layer.step].op;
+    let views = whole_views(program, region, layer)?;
     let as_view = |buffer: &TileBuffer| View::whole(String::new(), buffer.shape.clone());
     let (ins, out) = views.split_at(views.len() - 1);
     let ins: Vec<View> = ins.iter().map(as_view).collect();
-    let callee = library.kernel(&step.op, &name, &ins, &[as_view(&out[0])])?;
+    let callee = library.kernel(&op, &op_name(&op), &ins, &[as_view(&out[0])])?;
     Ok(Call {
         callee,
         views,
         indices: Vec::new(),
+    })
+}
+
+/// The call of a whole matmul whose transposed right operand (and bias)
+/// stream by groups of output columns: arguments are the left operand, the
+/// slices, the output, the group's columns `[start, end)` and its first
+/// column (the slices' origin).
+fn matmul_columns_call(
+    library: &mut KernelLibrary,
+    program: &Program,
+    region: &StagedRegion,
+    layer: &StagedLayer,
+) -> Result<Call, String> {
+    let op = program.forward[layer.step].op;
+    let views = whole_views(program, region, layer)?;
+    let mut key = format!("columns df.matmul{}", attribute_key(&op));
+    let mut parameters = Vec::new();
+    let mut args = Vec::new();
+    for (i, view) in views.iter().enumerate() {
+        let ty = memref_type(&view.shape);
+        key.push_str(&format!(" {ty}"));
+        parameters.push(format!("%arg{i}: {ty} {{llvm.noalias}}"));
+        // The slices start at the group's first column.
+        let mut origin = vec![String::new(); view.shape.len()];
+        if let Some(OperandSource::Weight(_)) = layer.operands.get(i) {
+            origin[0] = "%origin".to_string();
+        }
+        args.push(View {
+            name: format!("%arg{i}"),
+            shape: view.shape.clone(),
+            origin,
+        });
+    }
+    for name in ["%start", "%end", "%origin"] {
+        parameters.push(format!("{name}: index"));
+    }
+    let callee = library.function(key, ("df_tile", "matmul"), &parameters, |f| {
+        let (ins, out) = args.split_at(args.len() - 1);
+        kernels::matmul(f, &op, ins, &out[0], Some(("%start", "%end")))
+    })?;
+    Ok(Call {
+        callee,
+        views,
+        indices: vec![
+            Arg::ChannelFrom(Cell::Const(0)),
+            Arg::ChannelTo(Cell::Const(layer.out_channels)),
+            Arg::Channel,
+        ],
     })
 }
 
