@@ -23,8 +23,9 @@
 //!   buffer from the tile before in the same band (cached columns, or rows
 //!   with one column tile), and with rows cached over several column tiles
 //!   a line buffer ([`PlanTensor::line`]) that each band fills for the next.
-//!   Not with channel chunks, and only where the windows advance from tile
-//!   to tile;
+//!   Not with channel chunks, and only where what a tile keeps lies in the
+//!   last window before it (and, for a line buffer, column windows
+//!   advance);
 //! - channel chunks in either loop order (row tiles outside column tiles).
 //!   With chunks inside the spatial tiles, the layers whose region does not
 //!   depend on the chunk (the model's phase 1) run at a tile's first chunk
@@ -555,9 +556,27 @@ impl DimWindows {
             .unwrap_or(0)
     }
 
+    /// Whether what each tile keeps of tensor `t` (its window up to the
+    /// furthest end of the windows before it) lies in the last window
+    /// before it that is not empty: the one its buffer holds, from which
+    /// the moves take it.
+    fn keeps_from_last(&self, t: usize) -> bool {
+        let mut last: Option<Interval> = None;
+        let mut furthest = i64::MIN;
+        for window in self.need[t].iter().filter(|w| !w.is_empty()) {
+            let kept = Interval::new(window.start, window.end.min(furthest));
+            let held = |last: Interval| last.start <= kept.start && kept.end <= last.end;
+            if !kept.is_empty() && !last.is_some_and(held) {
+                return false;
+            }
+            furthest = furthest.max(window.end);
+            last = Some(*window);
+        }
+        true
+    }
+
     /// Whether tensor `t`'s windows advance from tile to tile (neither end
-    /// goes back; tiles that need none of it skipped), so that what a tile
-    /// shares with the tiles before is the end of the last window.
+    /// goes back; tiles that need none of it skipped).
     fn advances(&self, t: usize) -> bool {
         let windows: Vec<&Interval> = self.need[t].iter().filter(|w| !w.is_empty()).collect();
         windows
@@ -703,9 +722,11 @@ fn build(
         }
         let line = h.overlap(t) > 0 && w.count > 1;
         for (dim, windows) in [(Dim::H, &h), (Dim::W, &w)] {
-            // A line buffer is saved column window by column window.
-            let kept = windows.overlap(t) > 0 || (line && dim == Dim::W);
-            if kept && !windows.advances(t) {
+            // A line buffer is saved column window by column window, so
+            // that a band's saves never overwrite what it restores later.
+            let columns = line && dim == Dim::W;
+            let carried = windows.overlap(t) == 0 || windows.keeps_from_last(t);
+            if !carried || (columns && !windows.advances(t)) {
                 return Err(Unsupported::CachedOverlap {
                     dim,
                     value: tensor.value,

@@ -952,6 +952,42 @@ fn plans_match_the_model_on_random_groups() {
     assert!(partial > 0 && chunked > 1_000, "{partial} {chunked}");
 }
 
+/// A downsampling residual block (ResNet's): x 1x4x8x8 -> a = conv 3x3 s2
+/// -> b = conv 3x3 -> y = b + d, with d = conv 1x1 s2 of x. In bands of one
+/// output row with rows cached, the last band computes no new row of a
+/// (b's last row reads rows a kept), so x's window there is the one row d
+/// reads, which ends before the window of the band before: what it keeps
+/// still lies in that window, so the plan keeps it and shifts it.
+#[test]
+fn a_window_that_ends_earlier_keeps_what_it_shares() {
+    let mut b = GraphBuilder::new("downsample", 4);
+    let x = b.input(&[1, 4, 8, 8]).unwrap();
+    let a = b.conv2d("a", x, 4, Window::square(3, 2, 1), 1).unwrap();
+    let c = b.conv2d("b", a, 4, Window::square(3, 1, 1), 1).unwrap();
+    let d = b.conv2d("d", x, 4, Window::square(1, 2, 0), 1).unwrap();
+    let y = b.binary("y", "add", c, d).unwrap();
+    b.output(y);
+    let g = b.finish();
+    let model = GroupModel::new(&g, &[0, 1, 2, 3]).unwrap();
+    let t = Tiling {
+        overlap: Overlap {
+            cache_rows: true,
+            cache_cols: false,
+        },
+        ..tiling(1, 4, 4)
+    };
+    let p = plan(&model, &t, &CostConfig::new(BIG)).unwrap();
+    check_regions(&g, &p);
+    check_data_flow(&g, &p);
+    let tx = p.tensor_of(x).unwrap();
+    let rows: Vec<Interval> = p.steps.iter().map(|s| s.regions[tx].h).collect();
+    assert_eq!(rows, [iv(0, 4), iv(2, 6), iv(4, 8), iv(6, 7)]);
+    let last = p.steps.last().unwrap();
+    assert_eq!(last.moves[0].region.h, iv(6, 7));
+    // Every input row loaded once.
+    assert_eq!(p.traffic().input, 4 * 8 * 8 * 4);
+}
+
 #[test]
 fn cached_overlaps_match_the_model_and_keep_what_is_read() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
