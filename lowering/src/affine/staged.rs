@@ -390,15 +390,13 @@ fn build(
                         .ok_or("a loaded tensor has no buffer")?;
                     (buffer, Box::new(move |s| plan.steps[s].regions[t]))
                 };
-            let value = region.tensors[t].value;
-            let dims = plan.tensors[t].dims;
-            let dram = buffers.plan.offsets[value];
-            let dma = tensor_dma(
+            let dma = slot_dma(
                 DmaKind::Input,
-                steps,
+                region,
+                buffers,
+                t,
                 per_step,
-                |s, r| arena_box(&buffer, &origin(s), r),
-                |r| dram_box(dram, dims, r),
+                (&buffer, &origin),
             );
             if chunked_use {
                 chunk_load = Some(dma);
@@ -805,9 +803,6 @@ fn push_stores(
             .buffer
             .clone()
             .ok_or("a stored tensor has no buffer")?;
-        let value = region.tensors[t].value;
-        let dims = plan.tensors[t].dims;
-        let dram = buffers.plan.offsets[value];
         let accumulator = plan.tensors[t].accumulator;
         let origin = |s: usize| {
             if accumulator {
@@ -816,12 +811,13 @@ fn push_stores(
                 plan.steps[s].regions[t]
             }
         };
-        let dma = tensor_dma(
+        let dma = slot_dma(
             DmaKind::Output,
-            steps,
+            region,
+            buffers,
+            t,
             per_step,
-            |s, r| arena_box(&buffer, &origin(s), r),
-            |r| dram_box(dram, dims, r),
+            (&buffer, &origin),
         );
         if accumulator {
             // Stored once, after the finishing kernel.
@@ -1011,6 +1007,27 @@ fn tensor_dma(
     } else {
         box_dma(kind, steps, per_step, arena_side, dram_side)
     }
+}
+
+/// The DMA of a slot of tensor `t` between its off-chip place and `buffer`,
+/// whose window starts at `origin(step)`.
+fn slot_dma(
+    kind: DmaKind,
+    region: &StagedRegion,
+    buffers: &Buffers,
+    t: usize,
+    per_step: &[Option<Region>],
+    (buffer, origin): (&TileBuffer, &dyn Fn(usize) -> Region),
+) -> Dma {
+    let dims = region.plan.tensors[t].dims;
+    let dram = buffers.plan.offsets[region.tensors[t].value];
+    tensor_dma(
+        kind,
+        region.plan.steps.len(),
+        per_step,
+        |s, r| arena_box(buffer, &origin(s), r),
+        |r| dram_box(dram, dims, r),
+    )
 }
 
 /// Where one side of a box DMA is, per step and box: the address and the

@@ -22,6 +22,25 @@ fn tiling(tile_h: i64, tile_w: i64, tile_c: i64) -> Tiling {
     }
 }
 
+/// `t` with overlaps kept on chip along rows and/or columns.
+fn cached(t: Tiling, cache_rows: bool, cache_cols: bool) -> Tiling {
+    Tiling {
+        overlap: Overlap {
+            cache_rows,
+            cache_cols,
+        },
+        ..t
+    }
+}
+
+/// The plan of `t`, its regions and data flow checked.
+fn checked_plan(g: &LayerGraph, model: &GroupModel, t: &Tiling, config: &CostConfig) -> TilePlan {
+    let p = plan(model, t, config).unwrap();
+    check_regions(g, &p);
+    check_data_flow(g, &p);
+    p
+}
+
 fn iv(start: i64, end: i64) -> Interval {
     Interval::new(start, end)
 }
@@ -360,16 +379,8 @@ fn unsupported_tilings_say_why() {
     let config = CostConfig::new(BIG);
     // Rows cached, one column tile: each band loads the input rows the band
     // before did not, and shifts the two it shares up its window.
-    let cached = Tiling {
-        overlap: Overlap {
-            cache_rows: true,
-            cache_cols: false,
-        },
-        ..tiling(2, 8, 8)
-    };
-    let p = plan(&model, &cached, &config).unwrap();
-    check_regions(&g, &p);
-    check_data_flow(&g, &p);
+    let rows_kept = cached(tiling(2, 8, 8), true, false);
+    let p = checked_plan(&g, &model, &rows_kept, &config);
     let tx = p.tensor_of(x).unwrap();
     assert!(p.tensors[tx].cached && p.tensors[tx].line.is_none());
     let loads: Vec<Vec<_>> = p
@@ -420,15 +431,7 @@ fn unsupported_tilings_say_why() {
     );
     // With channel chunks, only recomputed overlaps are planned.
     assert_eq!(
-        plan(
-            &model,
-            &Tiling {
-                overlap: cached.overlap,
-                ..tiling(2, 8, 4)
-            },
-            &config
-        )
-        .unwrap_err(),
+        plan(&model, &cached(tiling(2, 8, 4), true, false), &config).unwrap_err(),
         Unsupported::CachedOverlap {
             dim: Dim::H,
             value: x,
@@ -441,16 +444,7 @@ fn unsupported_tilings_say_why() {
     // tile's window starts, so that the band's own saves for the next band
     // never overwrite what its later tiles restore); the second column tile
     // of a band shifts the columns it shares with the first.
-    let both = Tiling {
-        overlap: Overlap {
-            cache_rows: true,
-            cache_cols: true,
-        },
-        ..tiling(4, 4, 8)
-    };
-    let p = plan(&model, &both, &config).unwrap();
-    check_regions(&g, &p);
-    check_data_flow(&g, &p);
+    let p = checked_plan(&g, &model, &cached(tiling(4, 4, 8), true, true), &config);
     assert_eq!(p.tensors[tx].line, Some(bx((0, 8), (0, 2), (0, 8))));
     let mv = |kind, h: (i64, i64), w: (i64, i64)| Move {
         kind,
@@ -499,13 +493,7 @@ fn unsupported_tilings_say_why() {
     assert_eq!(p.traffic().input, 8 * 8 * 8 * 4);
     // Caching columns when there is a single column tile keeps nothing:
     // the same plan as recomputing.
-    let nothing_kept = Tiling {
-        overlap: Overlap {
-            cache_rows: false,
-            cache_cols: true,
-        },
-        ..tiling(2, 8, 8)
-    };
+    let nothing_kept = cached(tiling(2, 8, 8), false, true);
     let p = plan(&model, &nothing_kept, &config).unwrap();
     assert_eq!(
         p.steps,
@@ -969,16 +957,8 @@ fn a_window_that_ends_earlier_keeps_what_it_shares() {
     b.output(y);
     let g = b.finish();
     let model = GroupModel::new(&g, &[0, 1, 2, 3]).unwrap();
-    let t = Tiling {
-        overlap: Overlap {
-            cache_rows: true,
-            cache_cols: false,
-        },
-        ..tiling(1, 4, 4)
-    };
-    let p = plan(&model, &t, &CostConfig::new(BIG)).unwrap();
-    check_regions(&g, &p);
-    check_data_flow(&g, &p);
+    let t = cached(tiling(1, 4, 4), true, false);
+    let p = checked_plan(&g, &model, &t, &CostConfig::new(BIG));
     let tx = p.tensor_of(x).unwrap();
     let rows: Vec<Interval> = p.steps.iter().map(|s| s.regions[tx].h).collect();
     assert_eq!(rows, [iv(0, 4), iv(2, 6), iv(4, 8), iv(6, 7)]);
@@ -1006,12 +986,8 @@ fn cached_overlaps_match_the_model_and_keep_what_is_read() {
                     for (cache_rows, cache_cols) in [(true, false), (false, true), (true, true)] {
                         for stream_inputs in [false, true] {
                             let t = Tiling {
-                                overlap: Overlap {
-                                    cache_rows,
-                                    cache_cols,
-                                },
                                 stream_inputs,
-                                ..tiling(tile_h, tile_w, grid_c)
+                                ..cached(tiling(tile_h, tile_w, grid_c), cache_rows, cache_cols)
                             };
                             let p = match plan_with_weights(&model, &t, WeightMode::Streamed) {
                                 Ok(p) => p,
@@ -1045,7 +1021,6 @@ fn cached_overlaps_match_the_model_and_keep_what_is_read() {
         "{planned} {moved} {lines}"
     );
     assert!(refused < planned / 10, "{refused} refused");
-    eprintln!("COUNTS {planned} {moved} {lines} {refused}");
 }
 
 /// x 1x2x8x8 read by a strided conv a (4x4, a group output) and by a conv
