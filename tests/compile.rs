@@ -70,6 +70,10 @@ pub fn trials() -> Vec<Trial> {
             cached_overlaps_carry_halos_between_tiles,
         ),
         check("classifier_tails_run_whole", classifier_tails_run_whole),
+        check(
+            "binary_ops_chunk_both_streamed_inputs",
+            binary_ops_chunk_both_streamed_inputs,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -671,6 +675,34 @@ fn classifier_tails_run_whole() -> Result<(), Failed> {
             compare(text, options, &params, vec![input.clone()])?,
             regions
         );
+    }
+    Ok(())
+}
+
+/// A residual add of two network inputs: the cost model streams both
+/// through buffers of 8 channels, so at 12 KiB the add's region fits only
+/// when both are loaded chunk by chunk (the same chunks of each), the sum
+/// computed on each pair. At 64 KiB, in chunks of 32.
+fn binary_ops_chunk_both_streamed_inputs() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x32x16x16xf32>, %y: tensor<1x32x16x16xf32>) -> tensor<1x32x16x16xf32> {
+  %s = df.add %x, %y : (tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>) -> tensor<1x32x16x16xf32>
+  return %s : tensor<1x32x16x16xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 5 };
+    let inputs = vec![
+        random_input(&[1, 32, 16, 16], 5, 0),
+        random_input(&[1, 32, 16, 16], 5, 1),
+    ];
+    for scratchpad in [12 << 10, 64 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Naive,
+            ..CompileOptions::default()
+        };
+        let (steps, _) = staged_steps(text, &options)?;
+        assert_eq!(steps.len(), 1, "{scratchpad}: the add's region is staged");
+        assert_eq!(compare(text, options, &params, inputs.clone())?, 1);
     }
     Ok(())
 }

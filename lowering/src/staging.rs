@@ -128,6 +128,10 @@ pub struct StagedLayer {
     /// computing on each chunk before the next is loaded (the cost model's
     /// streaming buffer holds [`STREAM_CHANNELS`]).
     pub chunked: Option<usize>,
+    /// A binary op's other streamed input, loaded with the same chunks
+    /// (the cost model streams both through buffers of
+    /// [`STREAM_CHANNELS`]).
+    pub chunked_also: Option<usize>,
     /// Computes element by element (an activation, a batch norm, an add or
     /// a mul).
     pub elementwise: bool,
@@ -144,6 +148,13 @@ pub struct StagedLayer {
     /// shapes, in a region of one step (see [`runs_whole`]), for a layer
     /// without a tile kernel.
     pub whole: bool,
+}
+
+impl StagedLayer {
+    /// Whether activation operand `u` is loaded chunk by chunk.
+    pub fn chunks(&self, u: usize) -> bool {
+        self.chunked == Some(u) || self.chunked_also == Some(u)
+    }
 }
 
 /// A plan tensor of a staged region.
@@ -548,8 +559,13 @@ impl Links<'_, '_, '_, '_> {
         };
         let single_input =
             graph_node.inputs.len() == 1 || matches!(graph_node.kind, OpKind::Binary { .. });
+        // A binary op computes a chunk from both operands' chunks.
+        let binary = matches!(graph_node.kind, OpKind::Binary { .. });
+        let chunk_uses = if binary { 2 } else { 1 };
         let chunked =
-            (!whole && streamed.len() == 1 && single_input && chunkable).then(|| streamed[0]);
+            (!whole && (1..=chunk_uses).contains(&streamed.len()) && single_input && chunkable)
+                .then(|| streamed[0]);
+        let chunked_also = streamed.get(1).copied().filter(|_| chunked.is_some());
         if partial && !sliced {
             return Err(format!(
                 "{} keeps {resident_channels} of its {out_channels} output channels' weights on \
@@ -626,6 +642,7 @@ impl Links<'_, '_, '_, '_> {
             slice_channels: 1,
             chunk_channels: STREAM_CHANNELS,
             chunked,
+            chunked_also,
             // A whole layer's kernel takes distinct buffers.
             elementwise: !whole
                 && matches!(
@@ -771,7 +788,7 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
                     if used == t {
                         let mut shape =
                             hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
-                        if region.layers[p].chunked == Some(u) {
+                        if region.layers[p].chunks(u) {
                             shape[1] = shape[1].min(region.layers[p].chunk_channels);
                         }
                         use_items.push((p, u, shape));
@@ -1127,6 +1144,7 @@ mod tests {
             slice_channels: 1,
             chunk_channels: STREAM_CHANNELS,
             chunked: None,
+            chunked_also: None,
             elementwise: false,
             in_place: false,
             weight_channels: vec![(0, 64)],

@@ -138,6 +138,8 @@ struct ChunkLoop {
     /// The input box's first channel.
     base: Cell,
     load: Dma,
+    /// A binary op's other input, loaded with the same chunks.
+    also: Option<Dma>,
     /// The channels computed from weights kept on chip, on each chunk.
     kept: Option<KeptCall>,
     slices: Option<Slices>,
@@ -360,13 +362,14 @@ fn build(
         // Loads before the layer (a chunked input's is made chunk by chunk
         // in the layer's loop below).
         let mut chunk_load: Option<Dma> = None;
+        let mut chunk_load_also: Option<Dma> = None;
         for key in slots
             .iter()
             .filter(|k| k.3 == p && k.0 == TransferKind::Input as u8)
         {
             let t = key.1;
             let per_step = &boxes[key];
-            let mut chunked_use = false;
+            let mut chunked_use = None;
             let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
                 if plan.tensors[t].streamed {
                     // The occurrence-th use of the tensor by this layer.
@@ -378,7 +381,7 @@ fn build(
                         .nth(key.4)
                         .map(|(u, _)| u)
                         .ok_or("a streamed load has no use")?;
-                    chunked_use = layer.chunked == Some(u);
+                    chunked_use = layer.chunks(u).then_some(u);
                     let buffer = layer.use_buffers[u]
                         .clone()
                         .ok_or("a streamed use has no buffer")?;
@@ -398,13 +401,19 @@ fn build(
                 per_step,
                 (&buffer, &origin),
             );
-            if chunked_use {
-                chunk_load = Some(dma);
+            if let Some(u) = chunked_use {
+                if layer.chunked == Some(u) {
+                    chunk_load = Some(dma);
+                } else {
+                    chunk_load_also = Some(dma);
+                }
             } else {
                 actions.steps.push(Action::Dma(dma));
             }
         }
-        if layer.chunked.is_some() && chunk_load.is_none() {
+        if (layer.chunked.is_some() && chunk_load.is_none())
+            || (layer.chunked_also.is_some() && chunk_load_also.is_none())
+        {
             return Err("a chunked input has no load".into());
         }
         if layer.whole {
@@ -512,7 +521,7 @@ fn build(
                                 Box::new(move |s| region_of(t, s)),
                             ),
                         };
-                    if layer.chunked == Some(u) {
+                    if layer.chunks(u) {
                         indices.push(Arg::ChunkStart);
                     } else {
                         indices.push(Arg::Cell(cell(&|s| origin(s).c.start)));
@@ -733,6 +742,7 @@ fn build(
                 width: layer.chunk_channels,
                 base: cell(&|s| plan.steps[s].layers[p].reads[chunked_use].c.start),
                 load,
+                also: chunk_load_also,
                 kept: kept_call,
                 slices,
                 init,
@@ -1577,6 +1587,30 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
+    /// The load of one chunk of `count` channels of `load`'s box, from its
+    /// channel `skipped` on.
+    fn chunk_dma(&mut self, load: &Dma, s: &str, skipped: &str, count: &str) {
+        let dst = self.address(&load.dst, s);
+        let src = self.address(&load.src, s);
+        let src_plane = self.i64(&load.src_strides.0, s);
+        let skipped64 = self.cast_to_i64(skipped);
+        let delta = self.arith("muli", &skipped64, &src_plane, "i64");
+        let src = self.arith("addi", &src, &delta, "i64");
+        let planes = self.cast_to_i64(count);
+        let mut rest = vec![planes];
+        for cell in [
+            &load.rows,
+            &load.row,
+            &load.dst_strides.0,
+            &load.dst_strides.1,
+            &load.src_strides.0,
+            &load.src_strides.1,
+        ] {
+            rest.push(self.i64(cell, s));
+        }
+        self.call_dma(load.kind, &dst, &src, &rest);
+    }
+
     /// Opens `affine.if` on `iv == 0`.
     fn open_if_first(&mut self, iv: &str) {
         self.f
@@ -1609,6 +1643,7 @@ impl Writer<'_, '_> {
                     width,
                     base,
                     load,
+                    also,
                     kept,
                     slices,
                     init,
@@ -1628,25 +1663,9 @@ impl Writer<'_, '_> {
                 let count = self.arith("minsi", &positive, &size, "index");
                 let end = self.arith("addi", &start, &count, "index");
 
-                let dst = self.address(&load.dst, s);
-                let src = self.address(&load.src, s);
-                let src_plane = self.i64(&load.src_strides.0, s);
-                let skipped64 = self.cast_to_i64(&skipped);
-                let delta = self.arith("muli", &skipped64, &src_plane, "i64");
-                let src = self.arith("addi", &src, &delta, "i64");
-                let planes = self.cast_to_i64(&count);
-                let mut rest = vec![planes];
-                for cell in [
-                    &load.rows,
-                    &load.row,
-                    &load.dst_strides.0,
-                    &load.dst_strides.1,
-                    &load.src_strides.0,
-                    &load.src_strides.1,
-                ] {
-                    rest.push(self.i64(cell, s));
+                for load in std::iter::once(load).chain(also) {
+                    self.chunk_dma(load, s, &skipped, &count);
                 }
-                self.call_dma(load.kind, &dst, &src, &rest);
 
                 let mut loops = Loops {
                     k: None,
