@@ -714,7 +714,7 @@ fn build(
     c.check(&s, chans)?;
     h.check(&s, rows)?;
     w.check(&s, cols)?;
-    // What a tile keeps must be the end of the window before it (the moves
+    // What a tile keeps must lie in the last window before it (the moves
     // carry it from there).
     for (t, tensor) in s.tensors.iter_mut().enumerate() {
         if !tensor.cached {
