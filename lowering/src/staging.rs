@@ -447,6 +447,20 @@ impl Links<'_, '_, '_, '_> {
                 self.graph.nodes[layer.node].label
             ));
         }
+        // Tiles a few columns wide (the DP schedule's cached overlaps often
+        // advance one column or one pixel per step) leave the tile kernels,
+        // which vectorise along columns, on partial vectors, and their calls
+        // per step dominate: ResNet-50's dp schedule at 1 MiB took 2.0 s
+        // instead of 0.2 s with its 25-layer stem region staged in 1,064
+        // steps of one new column, and ResNet-18's 1.6x as long with its
+        // stem at 10.5 columns per call.
+        if let Some(width) = computes_narrow(&staged) {
+            return Err(format!(
+                "its layers compute {width:.1} columns per tile kernel call on average, \
+                 fewer than {NARROW_COLUMNS} of tensors twice as wide, which op by op \
+                 computes in whole rows several times faster"
+            ));
+        }
         Ok(staged)
     }
 
@@ -680,6 +694,38 @@ fn runs_whole(graph: &LayerGraph, plan: &TilePlan, node: NodeId) -> bool {
             .iter()
             .zip(&layer.reads)
             .all(|(operand, read)| whole(operand.value, read))
+}
+
+/// Columns per tile kernel call under which a region is left op by op:
+/// two vectors of the tile kernels (AVX2, f32). Measured, not derived:
+/// ResNet-18's stem region at 10.5 columns per call ran 1.6x as long
+/// staged as op by op.
+const NARROW_COLUMNS: u64 = 16;
+
+/// The average width of the boxes `region`'s layers compute per step
+/// (weighted by their elements), if it is under [`NARROW_COLUMNS`] while
+/// their tensors are at least twice as wide on average: then the tile
+/// kernels compute on partial vectors, call by call, where op-by-op
+/// kernels compute whole rows.
+fn computes_narrow(region: &StagedRegion) -> Option<f64> {
+    let (mut columns, mut tensor_columns, mut elements) = (0u64, 0u64, 0u64);
+    for step in &region.plan.steps {
+        for (layer, staged) in step.layers.iter().zip(&region.layers) {
+            let computes = &layer.computes;
+            if computes.is_empty() || staged.whole {
+                continue;
+            }
+            let count = computes.elements();
+            let width = region.plan.tensors[staged.output].dims.w.max(1) as u64;
+            columns += computes.w.len() as u64 * count;
+            tensor_columns += width * count;
+            elements += count;
+        }
+    }
+    let narrow = elements > 0
+        && columns < NARROW_COLUMNS * elements
+        && tensor_columns >= 2 * NARROW_COLUMNS * elements;
+    narrow.then(|| columns as f64 / elements as f64)
 }
 
 /// Whether `layer` streams large weights one output channel per call.
@@ -1116,6 +1162,96 @@ fn first_fit(items: &[Item], order: &[usize]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A layer with nothing set but its output tensor.
+    fn layer_computing(output: usize) -> StagedLayer {
+        StagedLayer {
+            step: 0,
+            node: 0,
+            uses: vec![0],
+            use_buffers: vec![None],
+            weights: Vec::new(),
+            operands: vec![OperandSource::Activation(0)],
+            output,
+            out_channels: 4,
+            slice_channels: 1,
+            chunk_channels: STREAM_CHANNELS,
+            chunked: None,
+            chunked_also: None,
+            elementwise: false,
+            in_place: false,
+            weight_channels: Vec::new(),
+            resident_channels: 0,
+            whole: false,
+        }
+    }
+
+    #[test]
+    fn tiles_a_few_columns_wide_are_narrow() {
+        use deepfuse_passes::{
+            cost::{LoopOrder, Overlap, Tiling},
+            graph::{GraphBuilder, Window},
+        };
+        // x 1x4x64x64 -> conv 3x3 (4 filters), in tiles of all rows and
+        // `tile_w` columns: each call computes `tile_w` of 64 columns.
+        let mut b = GraphBuilder::new("wide", 4);
+        let x = b.input(&[1, 4, 64, 64]).unwrap();
+        let y = b.conv2d("c", x, 4, Window::square(3, 1, 1), 1).unwrap();
+        b.output(y);
+        let g = b.finish();
+        let model = GroupModel::new(&g, &[0]).unwrap();
+        let region = |tile_w: i64| {
+            let tiling = Tiling {
+                tile_h: 64,
+                tile_w,
+                tile_c: 4,
+                order: LoopOrder::SpatialOuter,
+                overlap: Overlap::RECOMPUTE,
+                stream_inputs: false,
+            };
+            let plan = tile_plan::plan_with_weights(&model, &tiling, WeightMode::Streamed).unwrap();
+            let output = plan.tensor_of(y).unwrap();
+            StagedRegion {
+                region: 0,
+                plan,
+                layers: vec![layer_computing(output)],
+                tensors: Vec::new(),
+                arena_bytes: 0,
+                live_peak: 0,
+            }
+        };
+        assert_eq!(computes_narrow(&region(4)), Some(4.0));
+        // Five tiles of 12 columns and one of 4.
+        assert_eq!(computes_narrow(&region(12)), Some(11.5));
+        assert_eq!(computes_narrow(&region(16)), None);
+        // A tensor narrower than twice the bound is computed so op by op
+        // too: 8 columns of 16 are not narrow.
+        let mut b = GraphBuilder::new("narrow", 4);
+        let x = b.input(&[1, 4, 64, 16]).unwrap();
+        let y = b.conv2d("c", x, 4, Window::square(3, 1, 1), 1).unwrap();
+        b.output(y);
+        let g = b.finish();
+        let model = GroupModel::new(&g, &[0]).unwrap();
+        let tiling = Tiling {
+            tile_h: 64,
+            tile_w: 8,
+            tile_c: 4,
+            order: LoopOrder::SpatialOuter,
+            overlap: Overlap::RECOMPUTE,
+            stream_inputs: false,
+        };
+        let plan = tile_plan::plan_with_weights(&model, &tiling, WeightMode::Streamed).unwrap();
+        let output = plan.tensor_of(y).unwrap();
+        let staged = StagedRegion {
+            region: 0,
+            plan,
+            layers: vec![layer_computing(output)],
+            tensors: Vec::new(),
+            arena_bytes: 0,
+            live_peak: 0,
+        };
+        assert_eq!(computes_narrow(&staged), None);
+    }
 
     #[test]
     fn one_channel_slices_of_large_filters_are_narrow() {
