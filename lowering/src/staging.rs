@@ -1186,55 +1186,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tiles_a_few_columns_wide_are_narrow() {
+    /// [`computes_narrow`] of x 1x4x64x`width` -> conv 3x3 (4 filters), in
+    /// tiles of all rows and `tile_w` columns.
+    fn narrow_conv(width: i64, tile_w: i64) -> Option<f64> {
         use deepfuse_passes::{
             cost::{LoopOrder, Overlap, Tiling},
             graph::{GraphBuilder, Window},
         };
-        // x 1x4x64x64 -> conv 3x3 (4 filters), in tiles of all rows and
-        // `tile_w` columns: each call computes `tile_w` of 64 columns.
-        let mut b = GraphBuilder::new("wide", 4);
-        let x = b.input(&[1, 4, 64, 64]).unwrap();
-        let y = b.conv2d("c", x, 4, Window::square(3, 1, 1), 1).unwrap();
-        b.output(y);
-        let g = b.finish();
-        let model = GroupModel::new(&g, &[0]).unwrap();
-        let region = |tile_w: i64| {
-            let tiling = Tiling {
-                tile_h: 64,
-                tile_w,
-                tile_c: 4,
-                order: LoopOrder::SpatialOuter,
-                overlap: Overlap::RECOMPUTE,
-                stream_inputs: false,
-            };
-            let plan = tile_plan::plan_with_weights(&model, &tiling, WeightMode::Streamed).unwrap();
-            let output = plan.tensor_of(y).unwrap();
-            StagedRegion {
-                region: 0,
-                plan,
-                layers: vec![layer_computing(output)],
-                tensors: Vec::new(),
-                arena_bytes: 0,
-                live_peak: 0,
-            }
-        };
-        assert_eq!(computes_narrow(&region(4)), Some(4.0));
-        // Five tiles of 12 columns and one of 4.
-        assert_eq!(computes_narrow(&region(12)), Some(11.5));
-        assert_eq!(computes_narrow(&region(16)), None);
-        // A tensor narrower than twice the bound is computed so op by op
-        // too: 8 columns of 16 are not narrow.
-        let mut b = GraphBuilder::new("narrow", 4);
-        let x = b.input(&[1, 4, 64, 16]).unwrap();
+        let mut b = GraphBuilder::new("conv", 4);
+        let x = b.input(&[1, 4, 64, width]).unwrap();
         let y = b.conv2d("c", x, 4, Window::square(3, 1, 1), 1).unwrap();
         b.output(y);
         let g = b.finish();
         let model = GroupModel::new(&g, &[0]).unwrap();
         let tiling = Tiling {
             tile_h: 64,
-            tile_w: 8,
+            tile_w,
             tile_c: 4,
             order: LoopOrder::SpatialOuter,
             overlap: Overlap::RECOMPUTE,
@@ -1242,15 +1209,25 @@ mod tests {
         };
         let plan = tile_plan::plan_with_weights(&model, &tiling, WeightMode::Streamed).unwrap();
         let output = plan.tensor_of(y).unwrap();
-        let staged = StagedRegion {
+        computes_narrow(&StagedRegion {
             region: 0,
             plan,
             layers: vec![layer_computing(output)],
             tensors: Vec::new(),
             arena_bytes: 0,
             live_peak: 0,
-        };
-        assert_eq!(computes_narrow(&staged), None);
+        })
+    }
+
+    #[test]
+    fn tiles_a_few_columns_wide_are_narrow() {
+        assert_eq!(narrow_conv(64, 4), Some(4.0));
+        // Five tiles of 12 columns and one of 4.
+        assert_eq!(narrow_conv(64, 12), Some(11.5));
+        assert_eq!(narrow_conv(64, 16), None);
+        // A tensor narrower than twice the bound is computed so op by op
+        // too: 8 columns of 16 are not narrow.
+        assert_eq!(narrow_conv(16, 8), None);
     }
 
     #[test]
