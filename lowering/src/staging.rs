@@ -1246,23 +1246,12 @@ mod tests {
             resident: None,
         };
         let mut layer = StagedLayer {
-            step: 0,
-            node: 0,
-            uses: vec![0],
-            use_buffers: vec![None],
             weights: vec![filter(1)],
             operands: vec![OperandSource::Activation(0), OperandSource::Weight(0)],
             output: 1,
             out_channels: 64,
-            slice_channels: 1,
-            chunk_channels: STREAM_CHANNELS,
-            chunked: None,
-            chunked_also: None,
-            elementwise: false,
-            in_place: false,
             weight_channels: vec![(0, 64)],
-            resident_channels: 0,
-            whole: false,
+            ..layer_computing(1)
         };
         assert!(streams_narrow(&layer));
         // Four channels per call, or all kept: not narrow.

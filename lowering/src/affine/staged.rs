@@ -20,7 +20,7 @@ use deepfuse_passes::{
     graph::Dims,
     ir::op_name,
     receptive_field::Region,
-    tile_plan::{MoveKind, TransferData, TransferKind},
+    tile_plan::{Move, MoveKind, TransferData, TransferKind},
 };
 use deepfuse_runtime::{DMA_SYMBOL, DmaKind};
 use melior::ir::OperationRef;
@@ -421,25 +421,8 @@ fn build(
             if sliced {
                 // A classifier's matmul, by groups of output columns.
                 actions.steps.push(Action::Sliced {
-                    channels: ChannelGroups {
-                        channels: layer.out_channels,
-                        group: layer.slice_channels,
-                        range: (
-                            cell(&|s| layer.weight_channels[s].0),
-                            cell(&|s| layer.weight_channels[s].1),
-                        ),
-                    },
-                    slices: layer
-                        .weights
-                        .iter()
-                        .map(|w| {
-                            (
-                                w.buffer.offset,
-                                buffers.plan.offsets[w.value],
-                                slice_bytes(w),
-                            )
-                        })
-                        .collect(),
+                    channels: channel_groups(layer),
+                    slices: slice_loads(layer, buffers),
                     call: matmul_columns_call(library, program, region, layer)?,
                 });
             } else {
@@ -471,14 +454,7 @@ fn build(
         };
         let sliced = layer.weights.first().is_some_and(|w| w.sliced);
         let streamed = layer.resident_channels < layer.out_channels;
-        let groups = ChannelGroups {
-            channels: layer.out_channels,
-            group: layer.slice_channels,
-            range: (
-                cell(&|s| layer.weight_channels[s].0),
-                cell(&|s| layer.weight_channels[s].1),
-            ),
-        };
+        let groups = channel_groups(layer);
         let (c_lo, c_hi) = (cell(&|s| frame_of(s).c.start), cell(&|s| frame_of(s).c.end));
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
@@ -752,20 +728,9 @@ fn build(
             if let Some(kept_call) = kept_call {
                 actions.steps.push(Action::Call(kept_call.call));
             }
-            let slices = layer
-                .weights
-                .iter()
-                .map(|w| {
-                    (
-                        w.buffer.offset,
-                        buffers.plan.offsets[w.value],
-                        slice_bytes(w),
-                    )
-                })
-                .collect();
             actions.steps.push(Action::Sliced {
                 channels: groups,
-                slices,
+                slices: slice_loads(layer, buffers),
                 call,
             });
         } else {
@@ -971,6 +936,34 @@ fn matmul_columns_call(
     })
 }
 
+/// The groups of output channels `layer` loads its sliced weights in: at
+/// each step, those of its weight channels.
+fn channel_groups(layer: &StagedLayer) -> ChannelGroups {
+    let range =
+        |end: fn(&(i64, i64)) -> i64| Cell::new(layer.weight_channels.iter().map(end).collect());
+    ChannelGroups {
+        channels: layer.out_channels,
+        group: layer.slice_channels,
+        range: (range(|c| c.0), range(|c| c.1)),
+    }
+}
+
+/// Per sliced weight of `layer`: its arena buffer, its parameter offset and
+/// the bytes of one output channel's slice.
+fn slice_loads(layer: &StagedLayer, buffers: &Buffers) -> Vec<(u64, u64, u64)> {
+    layer
+        .weights
+        .iter()
+        .map(|w| {
+            (
+                w.buffer.offset,
+                buffers.plan.offsets[w.value],
+                slice_bytes(w),
+            )
+        })
+        .collect()
+}
+
 /// Bytes of one output channel's slice of a sliced weight's buffer.
 fn slice_bytes(weight: &StagedWeight) -> u64 {
     weight.buffer.bytes() / weight.buffer.shape[0].max(1) as u64
@@ -1085,7 +1078,9 @@ fn box_dma(
 fn move_dmas(region: &StagedRegion, kind: MoveKind) -> Result<Vec<Dma>, String> {
     let plan = &region.plan;
     let steps = plan.steps.len();
-    let mut slots: Vec<((usize, usize), PerStep)> = Vec::new();
+    // Per slot (tensor, occurrence): its move at every step, or none.
+    type Slot = ((usize, usize), Vec<Option<Move>>);
+    let mut slots: Vec<Slot> = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
         let mut seen: HashMap<usize, usize> = HashMap::new();
         for mv in step.moves.iter().filter(|mv| mv.kind == kind) {
@@ -1099,50 +1094,46 @@ fn move_dmas(region: &StagedRegion, kind: MoveKind) -> Result<Vec<Dma>, String> 
                     slots.len() - 1
                 }
             };
-            slots[slot].1[s] = Some(mv.region);
+            slots[slot].1[s] = Some(*mv);
         }
     }
     slots
         .into_iter()
-        .map(|((t, _), per_step)| {
+        .map(|((t, _), moves)| {
+            let per_step: PerStep = moves.iter().map(|mv| mv.map(|mv| mv.region)).collect();
             let window = region.tensors[t]
                 .buffer
                 .as_ref()
                 .ok_or("a cached tensor has no buffer")?;
-            // The window of the step, or of the step before (a shift's
-            // source).
-            let at = |s: usize, r: &Region| arena_box(window, &plan.steps[s].regions[t], r);
-            let before = |s: usize, r: &Region| {
-                arena_box(window, &plan.steps[s.saturating_sub(1)].regions[t], r)
-            };
+            let at: &dyn Fn(usize, &Region) -> (i64, i64, i64) =
+                &|s, r| arena_box(window, &plan.steps[s].regions[t], r);
+            let window_side = (Base::Arena, at);
             if kind == MoveKind::Shift {
-                return Ok(box_dma(
+                // From the layout of the window the buffer holds (the last
+                // step that needed the tensor), as the plan says.
+                let from: &dyn Fn(usize, &Region) -> (i64, i64, i64) = &|s, r| {
+                    let held = moves[s].map_or(Region::EMPTY, |mv| mv.from);
+                    arena_box(window, &held, r)
+                };
+                let dma = box_dma(
                     DmaKind::Move,
                     steps,
                     &per_step,
-                    (Base::Arena, &at),
-                    (Base::Arena, &before),
-                ));
+                    window_side,
+                    (Base::Arena, from),
+                );
+                return Ok(dma);
             }
             let (Some(line), Some(line_box)) = (&region.tensors[t].line, plan.tensors[t].line)
             else {
                 return Err("a line buffer move of a tensor without one".to_string());
             };
             // Line row 0 holds the box's first row.
-            let in_line = |_: usize, r: &Region| {
+            let in_line: &dyn Fn(usize, &Region) -> (i64, i64, i64) = &|_, r| {
                 let origin = Region { h: r.h, ..line_box };
                 arena_box(line, &origin, r)
             };
-            let (window_side, line_side) = (
-                (
-                    Base::Arena,
-                    &at as &dyn Fn(usize, &Region) -> (i64, i64, i64),
-                ),
-                (
-                    Base::Arena,
-                    &in_line as &dyn Fn(usize, &Region) -> (i64, i64, i64),
-                ),
-            );
+            let line_side = (Base::Arena, in_line);
             Ok(if kind == MoveKind::Restore {
                 box_dma(DmaKind::Move, steps, &per_step, window_side, line_side)
             } else {

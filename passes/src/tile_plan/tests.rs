@@ -826,6 +826,16 @@ fn check_against_model(p: &TilePlan, e: &Evaluation, total_weights: u64) {
     );
 }
 
+/// The model of every interval of `g`'s topological order that forms a
+/// valid group.
+fn interval_models(g: &LayerGraph) -> Vec<GroupModel<'_>> {
+    let n = g.nodes.len();
+    (0..n)
+        .flat_map(|start| (start + 1..=n).map(move |end| (start..end).collect::<Vec<NodeId>>()))
+        .filter_map(|nodes| GroupModel::new(g, &nodes).ok())
+        .collect()
+}
+
 #[test]
 fn plans_match_the_model_on_random_groups() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -834,100 +844,90 @@ fn plans_match_the_model_on_random_groups() {
         let dag = case % 2 == 1;
         let ops = 2 + case % 5;
         let g = random_graph(&mut rng, ops, dag, &NETWORKS);
-        let n = g.nodes.len();
-        // Every interval of the topological order that forms a valid group.
-        for start in 0..n {
-            for end in start + 1..=n {
-                let nodes: Vec<NodeId> = (start..end).collect();
-                let Ok(model) = GroupModel::new(&g, &nodes) else {
-                    continue;
-                };
-                let [grid_c, grid_h, grid_w] = model.grid();
-                let total = model.weight_bytes();
-                for tile_h in [1, 2, 4, grid_h] {
-                    for tile_w in [1, 3, grid_w] {
-                        for (k, stream_inputs) in [false, true].into_iter().enumerate() {
-                            let t = Tiling {
-                                tile_h,
-                                tile_w,
-                                tile_c: grid_c + k as i64,
-                                order: if k == 0 {
-                                    LoopOrder::SpatialOuter
-                                } else {
-                                    LoopOrder::ChannelOuter
-                                },
-                                overlap: Overlap::RECOMPUTE,
-                                stream_inputs,
-                            };
-                            let ns = ((grid_h as u64).div_ceil(tile_h.min(grid_h) as u64))
-                                * ((grid_w as u64).div_ceil(tile_w.min(grid_w) as u64));
-                            let streamed =
-                                plan_with_weights(&model, &t, WeightMode::Streamed).unwrap();
-                            check_regions(&g, &streamed);
-                            assert_eq!(streamed.steps.len() as u64, ns);
-                            assert_eq!(streamed.traffic().weight, ns * total);
-                            let resident =
-                                plan_with_weights(&model, &t, WeightMode::Resident).unwrap();
-                            assert_eq!(resident.traffic().weight, total);
-                            assert_eq!(resident.steps, {
-                                // Same steps without their weight loads.
-                                let mut steps = streamed.steps.clone();
-                                for s in &mut steps {
-                                    s.transfers.retain(|t| t.kind != TransferKind::Weight);
+        for model in interval_models(&g) {
+            let [grid_c, grid_h, grid_w] = model.grid();
+            let total = model.weight_bytes();
+            for tile_h in [1, 2, 4, grid_h] {
+                for tile_w in [1, 3, grid_w] {
+                    for (k, stream_inputs) in [false, true].into_iter().enumerate() {
+                        let t = Tiling {
+                            tile_h,
+                            tile_w,
+                            tile_c: grid_c + k as i64,
+                            order: if k == 0 {
+                                LoopOrder::SpatialOuter
+                            } else {
+                                LoopOrder::ChannelOuter
+                            },
+                            overlap: Overlap::RECOMPUTE,
+                            stream_inputs,
+                        };
+                        let ns = ((grid_h as u64).div_ceil(tile_h.min(grid_h) as u64))
+                            * ((grid_w as u64).div_ceil(tile_w.min(grid_w) as u64));
+                        let streamed = plan_with_weights(&model, &t, WeightMode::Streamed).unwrap();
+                        check_regions(&g, &streamed);
+                        assert_eq!(streamed.steps.len() as u64, ns);
+                        assert_eq!(streamed.traffic().weight, ns * total);
+                        let resident = plan_with_weights(&model, &t, WeightMode::Resident).unwrap();
+                        assert_eq!(resident.traffic().weight, total);
+                        assert_eq!(resident.steps, {
+                            // Same steps without their weight loads.
+                            let mut steps = streamed.steps.clone();
+                            for s in &mut steps {
+                                s.transfers.retain(|t| t.kind != TransferKind::Weight);
+                            }
+                            steps
+                        });
+                        for capacity in [1_000u64, 6_000, BIG] {
+                            let config = CostConfig::new(capacity);
+                            let e = model.evaluate_tiling(&t, &config);
+                            match plan(&model, &t, &config) {
+                                Ok(p) => {
+                                    check_against_model(&p, &e, total);
+                                    planned += 1;
                                 }
-                                steps
-                            });
-                            for capacity in [1_000u64, 6_000, BIG] {
-                                let config = CostConfig::new(capacity);
-                                let e = model.evaluate_tiling(&t, &config);
-                                match plan(&model, &t, &config) {
-                                    Ok(p) => {
-                                        check_against_model(&p, &e, total);
-                                        planned += 1;
-                                    }
-                                    Err(Unsupported::UnplannedResidency { resident, .. }) => {
-                                        assert!(resident > 0 && resident < total);
-                                        assert_eq!(resident, e.resident_weights);
-                                        // Inputs and outputs still agree.
-                                        assert_eq!(streamed.traffic().input, e.traffic.input);
-                                        assert_eq!(streamed.traffic().output, e.traffic.output);
-                                        partial += 1;
-                                    }
-                                    Err(other) => panic!("case {case}: {other}"),
+                                Err(Unsupported::UnplannedResidency { resident, .. }) => {
+                                    assert!(resident > 0 && resident < total);
+                                    assert_eq!(resident, e.resident_weights);
+                                    // Inputs and outputs still agree.
+                                    assert_eq!(streamed.traffic().input, e.traffic.input);
+                                    assert_eq!(streamed.traffic().output, e.traffic.output);
+                                    partial += 1;
                                 }
+                                Err(other) => panic!("case {case}: {other}"),
                             }
                         }
                     }
                 }
-                // Several chunks, in both loop orders.
-                for tile_c in [1, 4] {
-                    if tile_c >= grid_c {
-                        continue;
-                    }
-                    for order in [LoopOrder::SpatialOuter, LoopOrder::ChannelOuter] {
-                        for tile_h in [2, grid_h] {
-                            for stream_inputs in [false, true] {
-                                let t = Tiling {
-                                    order,
-                                    stream_inputs,
-                                    ..tiling(tile_h, grid_w, tile_c)
-                                };
-                                let streamed =
-                                    plan_with_weights(&model, &t, WeightMode::Streamed).unwrap();
-                                check_regions(&g, &streamed);
-                                for capacity in [1_000u64, 6_000, BIG] {
-                                    let config = CostConfig::new(capacity);
-                                    let e = model.evaluate_tiling(&t, &config);
-                                    assert_eq!(streamed.traffic().input, e.traffic.input);
-                                    assert_eq!(streamed.traffic().output, e.traffic.output);
-                                    match plan(&model, &t, &config) {
-                                        Ok(p) => {
-                                            check_against_model(&p, &e, total);
-                                            chunked += 1;
-                                        }
-                                        Err(Unsupported::UnplannedResidency { .. }) => partial += 1,
-                                        Err(other) => panic!("case {case}: {other}"),
+            }
+            // Several chunks, in both loop orders.
+            for tile_c in [1, 4] {
+                if tile_c >= grid_c {
+                    continue;
+                }
+                for order in [LoopOrder::SpatialOuter, LoopOrder::ChannelOuter] {
+                    for tile_h in [2, grid_h] {
+                        for stream_inputs in [false, true] {
+                            let t = Tiling {
+                                order,
+                                stream_inputs,
+                                ..tiling(tile_h, grid_w, tile_c)
+                            };
+                            let streamed =
+                                plan_with_weights(&model, &t, WeightMode::Streamed).unwrap();
+                            check_regions(&g, &streamed);
+                            for capacity in [1_000u64, 6_000, BIG] {
+                                let config = CostConfig::new(capacity);
+                                let e = model.evaluate_tiling(&t, &config);
+                                assert_eq!(streamed.traffic().input, e.traffic.input);
+                                assert_eq!(streamed.traffic().output, e.traffic.output);
+                                match plan(&model, &t, &config) {
+                                    Ok(p) => {
+                                        check_against_model(&p, &e, total);
+                                        chunked += 1;
                                     }
+                                    Err(Unsupported::UnplannedResidency { .. }) => partial += 1,
+                                    Err(other) => panic!("case {case}: {other}"),
                                 }
                             }
                         }
@@ -974,42 +974,35 @@ fn cached_overlaps_match_the_model_and_keep_what_is_read() {
     let (mut planned, mut moved, mut lines, mut refused) = (0, 0, 0, 0);
     for case in 0..24 {
         let g = random_graph(&mut rng, 2 + case % 5, case % 2 == 1, &NETWORKS);
-        let n = g.nodes.len();
-        for start in 0..n {
-            for end in start + 1..=n {
-                let nodes: Vec<NodeId> = (start..end).collect();
-                let Ok(model) = GroupModel::new(&g, &nodes) else {
-                    continue;
-                };
-                let [grid_c, grid_h, grid_w] = model.grid();
-                for (tile_h, tile_w) in [(1, 3), (2, 1), (2, grid_w), (4, 3), (grid_h, 2)] {
-                    for (cache_rows, cache_cols) in [(true, false), (false, true), (true, true)] {
-                        for stream_inputs in [false, true] {
-                            let t = Tiling {
-                                stream_inputs,
-                                ..cached(tiling(tile_h, tile_w, grid_c), cache_rows, cache_cols)
-                            };
-                            let p = match plan_with_weights(&model, &t, WeightMode::Streamed) {
-                                Ok(p) => p,
-                                Err(Unsupported::CachedOverlap { reason, .. }) => {
-                                    assert!(reason.contains("advance"), "{reason}");
-                                    refused += 1;
-                                    continue;
-                                }
-                                Err(other) => panic!("case {case}: {other}"),
-                            };
-                            check_regions(&g, &p);
-                            check_data_flow(&g, &p);
-                            let steps = p.steps.iter();
-                            moved += steps.clone().filter(|s| !s.moves.is_empty()).count();
-                            lines += p.tensors.iter().filter(|t| t.line.is_some()).count();
-                            for capacity in [1_000u64, 6_000, BIG] {
-                                let config = CostConfig::new(capacity);
-                                let e = model.evaluate_tiling(&t, &config);
-                                let p = plan(&model, &t, &config).unwrap();
-                                check_against_model(&p, &e, model.weight_bytes());
-                                planned += 1;
+        for model in interval_models(&g) {
+            let [grid_c, grid_h, grid_w] = model.grid();
+            for (tile_h, tile_w) in [(1, 3), (2, 1), (2, grid_w), (4, 3), (grid_h, 2)] {
+                for (cache_rows, cache_cols) in [(true, false), (false, true), (true, true)] {
+                    for stream_inputs in [false, true] {
+                        let t = Tiling {
+                            stream_inputs,
+                            ..cached(tiling(tile_h, tile_w, grid_c), cache_rows, cache_cols)
+                        };
+                        let p = match plan_with_weights(&model, &t, WeightMode::Streamed) {
+                            Ok(p) => p,
+                            Err(Unsupported::CachedOverlap { reason, .. }) => {
+                                assert!(reason.contains("advance"), "{reason}");
+                                refused += 1;
+                                continue;
                             }
+                            Err(other) => panic!("case {case}: {other}"),
+                        };
+                        check_regions(&g, &p);
+                        check_data_flow(&g, &p);
+                        let steps = p.steps.iter();
+                        moved += steps.clone().filter(|s| !s.moves.is_empty()).count();
+                        lines += p.tensors.iter().filter(|t| t.line.is_some()).count();
+                        for capacity in [1_000u64, 6_000, BIG] {
+                            let config = CostConfig::new(capacity);
+                            let e = model.evaluate_tiling(&t, &config);
+                            let p = plan(&model, &t, &config).unwrap();
+                            check_against_model(&p, &e, model.weight_bytes());
+                            planned += 1;
                         }
                     }
                 }
