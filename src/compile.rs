@@ -34,7 +34,8 @@ use std::time::{Duration, Instant};
 
 use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use deepfuse_lowering::{
-    affine, buffers,
+    affine::{self, registers::host_vector_registers},
+    buffers,
     codegen::{CodegenOptions, JitModule, LlvmModule},
     llvm_pipeline,
     lower::{self, LowerOptions},
@@ -64,6 +65,9 @@ pub struct CompileOptions {
     /// the module (0: one per available core). The code does not depend on
     /// it.
     pub codegen_threads: usize,
+    /// Vector registers the kernels' register blocks are sized for (16 or
+    /// 32); `None` takes the host's (32 with AVX-512, else 16).
+    pub vector_registers: Option<i64>,
 }
 
 impl Default for CompileOptions {
@@ -73,6 +77,7 @@ impl Default for CompileOptions {
             strategy: Strategy::Dp,
             staging: true,
             codegen_threads: 0,
+            vector_registers: None,
         }
     }
 }
@@ -438,6 +443,9 @@ fn lower_module(
         LowerOptions {
             arena_bytes: Some(options.scratchpad),
             staging: options.staging,
+            vector_registers: options
+                .vector_registers
+                .unwrap_or_else(host_vector_registers),
         },
     )
     .map_err(|e| e.to_string())?;

@@ -20,6 +20,10 @@ use libtest_mimic::{Failed, Trial};
 /// The tolerance the issue sets for compiled against reference outputs.
 const TOLERANCE: f32 = 1e-4;
 
+/// The register budgets the kernels are sized for (AVX2's and AVX-512's):
+/// the convolution tests run under both, whatever the host has.
+const VECTOR_REGISTERS: [i64; 2] = [16, 32];
+
 fn check(name: &str, body: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
     Trial::test(format!("compile::{name}"), move || crate::catching(body))
 }
@@ -206,17 +210,22 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
             results.push((format!("%{name}"), output));
         }
         let text = function_of(&input, &body, results);
-        let options = CompileOptions {
-            staging: false,
-            ..CompileOptions::default()
-        };
         let inputs = vec![random_input(
             &[1, c as usize, h as usize, width as usize],
             3,
             0,
         )];
-        compare(&text, options, &params, inputs)
-            .map_err(|e| format!("width {width}: {}", e.message().unwrap_or_default()))?;
+        for registers in VECTOR_REGISTERS {
+            let options = CompileOptions {
+                staging: false,
+                vector_registers: Some(registers),
+                ..CompileOptions::default()
+            };
+            compare(&text, options, &params, inputs.clone()).map_err(|e| {
+                let message = e.message().unwrap_or_default();
+                format!("width {width}, {registers} registers: {message}")
+            })?;
+        }
     }
     Ok(())
 }
@@ -318,12 +327,16 @@ fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
         results.push((format!("%{name}"), output));
     }
     let text = function_of(&input, &body, results);
-    let options = CompileOptions {
-        staging: false,
-        ..CompileOptions::default()
-    };
     let inputs = vec![random_input(&[1, c, h, w], 7, 0)];
-    compare(&text, options, &weights::RandomParams { seed: 7 }, inputs)?;
+    for registers in VECTOR_REGISTERS {
+        let options = CompileOptions {
+            staging: false,
+            vector_registers: Some(registers),
+            ..CompileOptions::default()
+        };
+        let params = weights::RandomParams { seed: 7 };
+        compare(&text, options, &params, inputs.clone())?;
+    }
     Ok(())
 }
 
@@ -382,15 +395,18 @@ fn weight_slices_load_in_groups_of_output_channels() -> Result<(), Failed> {
     ] {
         let input = random_input(&input, 5, 0);
         for &(strategy, scratchpad) in schedules {
-            let options = CompileOptions {
-                scratchpad,
-                strategy,
-                ..CompileOptions::default()
-            };
-            staged += compare(text, options, &params, vec![input.clone()])?;
+            for registers in VECTOR_REGISTERS {
+                let options = CompileOptions {
+                    scratchpad,
+                    strategy,
+                    vector_registers: Some(registers),
+                    ..CompileOptions::default()
+                };
+                staged += compare(text, options, &params, vec![input.clone()])?;
+            }
         }
     }
-    assert!(staged >= 10, "too few regions staged: {staged}");
+    assert!(staged >= 20, "too few regions staged: {staged}");
     Ok(())
 }
 
@@ -426,7 +442,10 @@ fn emits_every_stage() -> Result<(), Failed> {
             scratchpad: "1MiB".into(),
             strategy: "dp".into(),
             no_staging: false,
-            codegen: CodegenArgs { codegen_threads: 2 },
+            codegen: CodegenArgs {
+                codegen_threads: 2,
+                ..CodegenArgs::default()
+            },
             emit: Some(emit),
             output: output.map(Path::to_path_buf),
         })
@@ -509,10 +528,11 @@ fn init_only_parameters_come_last() -> Result<(), Failed> {
     Ok(())
 }
 
-/// 1x1 convolutions as products of matrices (`lowering/src/affine/pointwise.rs`):
+/// 1x1 convolutions as products of matrices (`lowering/src/affine/product.rs`):
 /// 300 input channels, so passes of 128, 128 and 44 channels where the first
 /// starts from the bias (or zero) and the others add to the output; 13, 8
-/// and 3 output channels (blocks of 4 and what is left over); 99 columns (four blocks
+/// and 3 output channels (blocks of 4, or 8 with 32 vector registers, and
+/// what is left over); 99 columns (four blocks
 /// of 24 and a masked one) and, strided by 2 and 3, 30 and 12 columns from a
 /// subsampled input. Op by op, then staged: tile steps whose frame spans
 /// whole rows run the product, the others the general tile kernel, and
@@ -552,26 +572,30 @@ fn pointwise_products_cover_chunks_and_edges() -> Result<(), Failed> {
     let text = function_of(&input, &body, results);
     let params = weights::RandomParams { seed: 11 };
     let inputs = vec![random_input(&[1, c, h, w], 11, 0)];
-    let op_by_op = CompileOptions {
-        staging: false,
-        ..CompileOptions::default()
-    };
-    compare(&text, op_by_op, &params, inputs.clone())?;
     let mut staged = 0;
-    for (strategy, scratchpad) in [
-        (Strategy::Layer, 16 << 10),
-        (Strategy::Layer, 64 << 10),
-        (Strategy::Layer, 1 << 20),
-        (Strategy::Dp, 32 << 10),
-    ] {
-        let options = CompileOptions {
-            scratchpad,
-            strategy,
+    for registers in VECTOR_REGISTERS {
+        let op_by_op = CompileOptions {
+            staging: false,
+            vector_registers: Some(registers),
             ..CompileOptions::default()
         };
-        staged += compare(&text, options, &params, inputs.clone())?;
+        compare(&text, op_by_op, &params, inputs.clone())?;
+        for (strategy, scratchpad) in [
+            (Strategy::Layer, 16 << 10),
+            (Strategy::Layer, 64 << 10),
+            (Strategy::Layer, 1 << 20),
+            (Strategy::Dp, 32 << 10),
+        ] {
+            let options = CompileOptions {
+                scratchpad,
+                strategy,
+                vector_registers: Some(registers),
+                ..CompileOptions::default()
+            };
+            staged += compare(&text, options, &params, inputs.clone())?;
+        }
     }
-    assert!(staged >= 8, "too few regions staged: {staged}");
+    assert!(staged >= 16, "too few regions staged: {staged}");
     Ok(())
 }
 

@@ -21,6 +21,9 @@ pub struct LowerOptions {
     /// Stage the regions the tile plan covers (`false`: every region runs
     /// op by op, without DMA).
     pub staging: bool,
+    /// Vector registers the kernels' register blocks are sized for
+    /// ([`crate::affine::registers`]): the host's by default.
+    pub vector_registers: i64,
 }
 
 impl Default for LowerOptions {
@@ -28,6 +31,7 @@ impl Default for LowerOptions {
         Self {
             arena_bytes: None,
             staging: true,
+            vector_registers: crate::affine::registers::host_vector_registers(),
         }
     }
 }
@@ -91,7 +95,12 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
              region {region}'s tile buffers need"
         )));
     }
-    let text = affine::emit(&program, &plan, arena_bytes, &staging)?;
+    let text = affine::emit(
+        &program,
+        &plan,
+        (arena_bytes, options.vector_registers),
+        &staging,
+    )?;
     Ok(AffineLowering {
         text,
         plan,

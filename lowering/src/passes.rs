@@ -18,7 +18,9 @@ use melior::{
 };
 
 use crate::{
-    LowerError, llvm_pipeline,
+    LowerError,
+    affine::registers::host_vector_registers,
+    llvm_pipeline,
     lower::{self, LowerOptions},
 };
 
@@ -35,6 +37,12 @@ pub const LOWER_TO_AFFINE_OPTIONS: &[OptionInfo] = &[
         kind: "size",
         default: "0",
         help: "bytes of the scratchpad arena; 0 takes the largest capacity a region was scheduled for",
+    },
+    OptionInfo {
+        name: "vector-registers",
+        kind: "int",
+        default: "0",
+        help: "vector registers the kernels' register blocks are sized for (16 or 32); 0 takes the host's: 32 with AVX-512, else 16",
     },
 ];
 
@@ -56,10 +64,22 @@ impl LowerToAffine {
             },
             "a size such as 1MiB, or 0",
         )?;
+        let registers = options.parsed(
+            "vector-registers",
+            |t| match t.parse::<i64>() {
+                Ok(n @ (0 | 16 | 32)) => Some(n),
+                _ => None,
+            },
+            "16, 32, or 0 for the host's",
+        )?;
         Ok(Self {
             options: LowerOptions {
                 arena_bytes: (arena > 0).then_some(arena),
                 staging: options.bool("staging")?,
+                vector_registers: match registers {
+                    0 => host_vector_registers(),
+                    n => n,
+                },
             },
         })
     }

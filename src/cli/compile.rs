@@ -65,6 +65,19 @@ pub struct CodegenArgs {
     /// any count.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub codegen_threads: usize,
+    /// Vector registers the kernels' register blocks are sized for: 16
+    /// (AVX2) or 32 (AVX-512). Default: the host's.
+    #[arg(long, value_name = "N", value_parser = parse_vector_registers)]
+    pub vector_registers: Option<i64>,
+}
+
+/// `--vector-registers`: 16 or 32.
+fn parse_vector_registers(text: &str) -> Result<i64, String> {
+    match text {
+        "16" => Ok(16),
+        "32" => Ok(32),
+        _ => Err("use 16 (AVX2) or 32 (AVX-512)".into()),
+    }
 }
 
 /// Parses the options shared by `compile`, `run` and `bench`.
@@ -81,6 +94,7 @@ pub fn options(
         })?,
         staging,
         codegen_threads: codegen.codegen_threads,
+        vector_registers: codegen.vector_registers,
     })
 }
 

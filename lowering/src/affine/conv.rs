@@ -93,9 +93,9 @@ impl ConvShape {
 
     /// Output channels per block: 8 or 4 when a block stays in one group,
     /// else 1. A block of 8 runs one-vector column blocks with 8
-    /// accumulators and two-vector ones in halves of 4
-    /// ([`Emitter::blocks`]), so the multiply-adds always have 8
-    /// independent chains where the channels allow.
+    /// accumulators and two-vector ones whole with 32 vector registers, in
+    /// halves of 4 with 16 ([`Emitter::blocks`]), so the multiply-adds
+    /// always have 8 independent chains where the channels allow.
     fn channel_block(&self) -> i64 {
         let per_group = self.output[1] / self.groups;
         [8, 4]
@@ -418,11 +418,16 @@ pub fn conv2d_tile(
     // Enough vectors to cover the widest frame the output buffer holds, up
     // to four: independent accumulators hide the multiply-add latency.
     let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
-    // Channels per block: the accumulators, the block's input vectors, a
-    // broadcast weight and the masks fit the 16 vector registers.
+    // Channels per block: the accumulators, the block's input vectors and
+    // a broadcast weight fit the vector registers (10 accumulators of 16
+    // registers, 26 of 32).
+    let registers = f.vector_registers();
     let kb = match (shape.groups, vectors) {
         (1, 1) => 8.min(filter.shape[0]),
-        (1, _) => (10 / vectors).clamp(1, 4).min(filter.shape[0]),
+        (1, _) => block_channels(
+            filter.shape[0],
+            ((registers - 6) / vectors).clamp(1, registers / 4),
+        ),
         _ => 1,
     };
     let Some([(n0, n1), (k0, k1), rows, columns]) = frame_symbols(f, frame) else {
@@ -445,9 +450,51 @@ pub fn conv2d_tile(
         vectors,
     };
     let ni = f.open_for(n0, n1);
-    blocked_channels(f, (&k0, &k1), kb, |f, channels| tile.emit(f, &ni, channels));
+    clamped_channels(f, (&k0, &k1), kb, |f, channels| tile.emit(f, &ni, channels));
     f.close();
     true
+}
+
+/// Channels per block for a filter (slice) of `channels` output channels,
+/// at most `most`: the fewest blocks, then the fewest channels computed
+/// twice ([`clamped_channels`] repeats the last one to fill a block).
+pub(super) fn block_channels(channels: i64, most: i64) -> i64 {
+    (1..=most.min(channels).max(1))
+        .min_by_key(|kb| {
+            let blocks = (channels + kb - 1) / kb;
+            (blocks, blocks * kb)
+        })
+        .unwrap_or(1)
+}
+
+/// Output channels `[k0, k1)` (symbols) in blocks of `kb` (`body` with
+/// each block's channels), where the last block's channels past `k1`
+/// repeat the last channel. The copies compute the same values from the
+/// same partial sums and store them to the same place, so one block's code
+/// serves every channel count: a loop of single channels for the rest made
+/// the tile kernels twice as long to compile.
+fn clamped_channels(
+    f: &mut FunctionText,
+    (k0, k1): (&str, &str),
+    kb: i64,
+    body: impl FnOnce(&mut FunctionText, &[String]),
+) {
+    let blocks = f.open_for(
+        "0",
+        format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {kb})>()[{k0}, {k1}]"),
+    );
+    let channels: Vec<String> = (0..kb)
+        .map(|i| {
+            f.assign(
+                "k",
+                format!(
+                    "affine.min affine_map<(d0)[s0, s1] -> (d0 * {kb} + s0 + {i}, s1 - 1)>({blocks})[{k0}, {k1}]"
+                ),
+            )
+        })
+        .collect();
+    body(f, &channels);
+    f.close();
 }
 
 /// Whether [`conv2d_tile`] covers a convolution's part on an output
@@ -547,17 +594,13 @@ impl TileBlock<'_> {
         for (i, channel) in channels.iter().enumerate() {
             if self.part == ConvPart::Accumulate {
                 for (x, mask) in columns.iter().zip(&masks.stores) {
-                    accs.push(emitter.masked_load_with(
-                        f,
-                        self.out,
-                        &emitter.output_at(i, x),
-                        mask,
-                    ));
+                    let at = emitter.output_at(i, x);
+                    accs.push(load_at(f, self.out, &at, 1, Some(mask)));
                 }
                 continue;
             }
             let value = match self.bias {
-                Some(bias) => bias.load(f, std::slice::from_ref(channel)),
+                Some(bias) => scalar_at(f, bias, std::slice::from_ref(channel)),
                 None => f.f32(0.0),
             };
             let splat = f.assign("b", format!("vector.broadcast {value} : f32 to {vector}"));
@@ -581,9 +624,8 @@ impl TileBlock<'_> {
                 })
                 .collect();
             for (i, channel) in channels.iter().enumerate() {
-                let weight = self
-                    .filter
-                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
+                let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
+                let weight = scalar_at(f, self.filter, &at);
                 let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * vectors as usize + j];
@@ -598,12 +640,7 @@ impl TileBlock<'_> {
         for i in 0..channels.len() {
             for (j, (x, mask)) in columns.iter().zip(&masks.stores).enumerate() {
                 let value = &results[i * vectors as usize + j];
-                let indices = indices(f, &self.out.relative(&emitter.output_at(i, x)));
-                f.line(format!(
-                    "vector.maskedstore {}[{indices}], {mask}, {value} : {}, vector<{LANES}xi1>, {vector}",
-                    self.out.name,
-                    memref_type(&self.out.shape)
-                ));
+                store_at(f, self.out, &emitter.output_at(i, x), 1, value, Some(mask));
             }
         }
         f.close_n(2);
@@ -914,6 +951,93 @@ pub(super) fn view_vector_load(f: &mut FunctionText, view: &View, at: &[String])
     )
 }
 
+/// The indices of `at` in `view`, comma-separated, where `at[dynamic]` is
+/// an `index` value that affine maps may not take (a clamped channel): its
+/// window origin is subtracted with `arith`, the others' through
+/// `affine.apply`.
+pub(super) fn mixed_indices(
+    f: &mut FunctionText,
+    view: &View,
+    at: &[String],
+    dynamic: usize,
+) -> String {
+    let relative = view.relative(at);
+    (0..at.len())
+        .map(|d| {
+            if d != dynamic {
+                return index_value(f, &relative[d]);
+            }
+            match view.origin.get(d).filter(|origin| !origin.is_empty()) {
+                Some(origin) => f.assign("ix", format!("arith.subi {}, {origin} : index", at[d])),
+                None => at[d].clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The element at `at` of `view`, whose leading index is an `index` value
+/// (a clamped output channel, as in [`mixed_indices`]).
+pub(super) fn scalar_at(f: &mut FunctionText, view: &View, at: &[String]) -> String {
+    let indices = mixed_indices(f, view, at, 0);
+    f.assign(
+        "v",
+        format!(
+            "memref.load {}[{indices}] : {}",
+            view.name,
+            memref_type(&view.shape)
+        ),
+    )
+}
+
+/// The vector at `at` of `view` (`at[dynamic]` as in [`mixed_indices`]),
+/// only the lanes of `mask` when given.
+pub(super) fn load_at(
+    f: &mut FunctionText,
+    view: &View,
+    at: &[String],
+    dynamic: usize,
+    mask: Option<&str>,
+) -> String {
+    let indices = mixed_indices(f, view, at, dynamic);
+    match mask {
+        None => f.assign(
+            "x",
+            format!(
+                "vector.load {}[{indices}] : {}, vector<{LANES}xf32>",
+                view.name,
+                memref_type(&view.shape)
+            ),
+        ),
+        Some(mask) => masked_load_at(f, view, &indices, mask),
+    }
+}
+
+/// Stores `value` at `at` of `view` (`at[dynamic]` as in
+/// [`mixed_indices`]), only the lanes of `mask` when given.
+pub(super) fn store_at(
+    f: &mut FunctionText,
+    view: &View,
+    at: &[String],
+    dynamic: usize,
+    value: &str,
+    mask: Option<&str>,
+) {
+    let ty = memref_type(&view.shape);
+    let indices = mixed_indices(f, view, at, dynamic);
+    let vector = format!("vector<{LANES}xf32>");
+    match mask {
+        None => f.line(format!(
+            "vector.store {value}, {}[{indices}] : {ty}, {vector}",
+            view.name
+        )),
+        Some(mask) => f.line(format!(
+            "vector.maskedstore {}[{indices}], {mask}, {value} : {ty}, vector<{LANES}xi1>, {vector}",
+            view.name
+        )),
+    }
+}
+
 /// The lanes of `view` the mask value `mask` selects at `indices` (`index`
 /// values, comma-separated), zero elsewhere.
 pub(super) fn masked_load_at(
@@ -1089,8 +1213,14 @@ impl Emitter<'_> {
     fn input_at(&self, ci: &str, ky: &str, kx: &str, x: &str) -> Vec<String> {
         let cg = self.shape.input[1] / self.shape.groups;
         let kg = self.shape.output[1] / self.shape.groups;
-        // A block's channels are in one group.
-        let channel = format!("({} floordiv {kg}) * {cg} + {ci}", self.channels[0]);
+        // A block's channels are in one group. Without groups the input
+        // channel is the reduction's own, so the output channels need not
+        // be affine (the tile kernels' clamped ones are not).
+        let channel = if self.shape.groups == 1 {
+            ci.to_string()
+        } else {
+            format!("({} floordiv {kg}) * {cg} + {ci}", self.channels[0])
+        };
         if self.flat {
             return vec![self.n.to_string(), channel, x.to_string()];
         }
@@ -1157,9 +1287,10 @@ impl Emitter<'_> {
     }
 
     /// The unmasked block at `x0` of `vectors` vectors, for the emitter's
-    /// channels in groups of at most 8 accumulators.
+    /// channels in groups of at most half the vector registers in
+    /// accumulators.
     fn blocks(&self, f: &mut FunctionText, x0: &str, vectors: i64) {
-        let per_pass = (8 / vectors).max(1) as usize;
+        let per_pass = (f.vector_registers() / 2 / vectors).max(1) as usize;
         if self.channels.len() <= per_pass {
             return self.block(f, x0, vectors, None, None);
         }
@@ -1226,9 +1357,8 @@ impl Emitter<'_> {
                 .map(|x| self.strided_load(f, &self.input_at(&ci, &ky, &kx, x), mask))
                 .collect();
             for (i, channel) in self.channels.iter().enumerate() {
-                let weight = self
-                    .filter
-                    .load(f, &[channel.clone(), ci.clone(), ky.clone(), kx.clone()]);
+                let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
+                let weight = scalar_at(f, self.filter, &at);
                 let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
                 for (j, input) in inputs.iter().enumerate() {
                     let acc = &mut sums[i * vectors as usize + j];
@@ -1546,6 +1676,16 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn channel_blocks_are_few_and_waste_little() {
+        assert_eq!(block_channels(8, 8), 8);
+        assert_eq!(block_channels(8, 6), 4);
+        assert_eq!(block_channels(8, 3), 3);
+        assert_eq!(block_channels(4, 8), 4);
+        assert_eq!(block_channels(12, 5), 4);
+        assert_eq!(block_channels(1, 8), 1);
     }
 
     #[test]

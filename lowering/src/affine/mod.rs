@@ -16,6 +16,7 @@
 pub mod conv;
 pub mod kernels;
 pub mod product;
+pub mod registers;
 pub mod staged;
 pub mod text;
 
@@ -40,11 +41,12 @@ pub const FORWARD: &str = "deepfuse_forward";
 
 /// Emits the affine module for `program` with buffers planned by `plan` and a
 /// scratchpad arena of `arena_bytes`; the regions `staging` stages run tile
-/// by tile through the arena ([`staged`]), the others op by op.
+/// by tile through the arena ([`staged`]), the others op by op. Kernels'
+/// register blocks are sized for `vector_registers` ([`registers`]).
 pub fn emit(
     program: &Program,
     plan: &BufferPlan,
-    arena_bytes: u64,
+    (arena_bytes, vector_registers): (u64, i64),
     staging: &[RegionStaging],
 ) -> Result<String, LowerError> {
     let params_type = format!("memref<{}xi8>", plan.param_bytes);
@@ -52,7 +54,7 @@ pub fn emit(
     let activations_type = format!("memref<{}xi8>", plan.activation_bytes);
     let arena_type = format!("memref<{}xi8>", arena_bytes.max(1));
 
-    let mut library = KernelLibrary::default();
+    let mut library = KernelLibrary::new(vector_registers);
     let mut init = Function::new(program, plan, plan.param_bytes);
     for step in &program.init {
         init.step(step, &mut library)?;
@@ -194,13 +196,22 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
 /// One private function per distinct kernel: ops with the same name,
 /// attributes and shapes (ResNet-50's 53 convolutions need 23) share one, so
 /// LLVM optimises and generates each loop nest once.
-#[derive(Default)]
 pub(crate) struct KernelLibrary {
     functions: Vec<String>,
     by_key: HashMap<String, String>,
+    vector_registers: i64,
 }
 
 impl KernelLibrary {
+    /// An empty library of kernels for a CPU with `vector_registers`.
+    pub(crate) fn new(vector_registers: i64) -> Self {
+        KernelLibrary {
+            functions: Vec::new(),
+            by_key: HashMap::new(),
+            vector_registers,
+        }
+    }
+
     /// The symbol of the function `key` names, emitting it the first time
     /// as `@{prefix}_{n}_{suffix}`: `parameters` (`%name: type ...`) and a
     /// body `body` writes.
@@ -215,7 +226,7 @@ impl KernelLibrary {
             return Ok(symbol.clone());
         }
         let symbol = format!("{prefix}_{}_{suffix}", self.functions.len());
-        let mut f = FunctionText::default();
+        let mut f = FunctionText::for_registers(self.vector_registers);
         body(&mut f)?;
         // `noinline`: a kernel called from several places stays one copy.
         // `noalias`: an op's operands and results are distinct tensors (the

@@ -19,7 +19,8 @@
 //! ([`channel_chunk`]). Within a pass, each block of columns keeps its input
 //! (a few vectors by the chunk's channels and taps) in L1 while every block
 //! of output channels reads it; a block of output channels by column vectors
-//! holds 12 accumulators in registers over the chunk's reduction. The first
+//! holds 12 accumulators in registers over the chunk's reduction (24 where
+//! the CPU has 32 vector registers, [`super::registers`]). The first
 //! pass starts from the bias, later ones from the partial sums in the
 //! output (one pass's code for all of them, choosing with a `select`), so
 //! the filter streams through once per pass and the input once overall.
@@ -35,7 +36,10 @@
 //! tap, and with a stride loads two vectors per vector of outputs.
 
 use super::{
-    conv::{self, ConvShape, LANES, Reduction, collapse, frame_symbols, indices},
+    conv::{
+        self, ConvShape, LANES, Reduction, collapse, frame_symbols, indices, load_at, scalar_at,
+        store_at,
+    },
     kernels::{ConvPart, Frame, View},
     text::{FunctionText, memref_type},
 };
@@ -48,10 +52,16 @@ const PASS_BYTES: i64 = 12 << 10;
 /// Column vectors per block.
 const VECTORS: i64 = 3;
 
-/// Output channels per block: with [`VECTORS`] vectors each, 12
-/// accumulators, and per input channel and tap 3 vector loads and 4
-/// broadcast weights for 12 multiply-adds.
-const CHANNELS: i64 = 4;
+/// Output channels per block for a filter (or slice) of `channels`: with
+/// [`VECTORS`] vectors each, up to 12 accumulators with 16 vector registers
+/// (per input channel and tap 3 vector loads and 4 broadcast weights for
+/// 12 multiply-adds), up to 24 with 32 (8 broadcast weights for 24); as
+/// few blocks and repeated channels as that allows (4 channels are one
+/// block of 4, not 8 with 4 repeated).
+fn channels_per_block(f: &FunctionText, channels: i64) -> i64 {
+    let most = if f.vector_registers() >= 32 { 8 } else { 4 };
+    conv::block_channels(channels, most)
+}
 
 /// Input channels per pass: a block reads, per channel, one stretch of
 /// its columns (with the row taps' reach) per kernel row.
@@ -483,21 +493,22 @@ impl Product<'_> {
         channels_in: &(String, String),
         start: &Start,
     ) {
-        // Blocks of CHANNELS output channels; the last block's channels
+        // Blocks of `per_block` output channels; the last block's channels
         // past the end repeat the last channel, which every block computes
         // from the same partial sums and stores last, so it is written
         // right. One block's code serves every channel count.
         let (k0, k1) = &self.channels_out;
+        let per_block = channels_per_block(f, self.filter.shape[0]);
         let block = f.open_for(
             "0",
-            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {CHANNELS})>()[{k0}, {k1}]"),
+            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {per_block})>()[{k0}, {k1}]"),
         );
-        let channels: Vec<String> = (0..CHANNELS)
+        let channels: Vec<String> = (0..per_block)
             .map(|i| {
                 f.assign(
                     "k",
                     format!(
-                        "affine.min affine_map<(d0)[s0, s1] -> (d0 * {CHANNELS} + s0 + {i}, s1 - 1)>({block})[{k0}, {k1}]"
+                        "affine.min affine_map<(d0)[s0, s1] -> (d0 * {per_block} + s0 + {i}, s1 - 1)>({block})[{k0}, {k1}]"
                     ),
                 )
             })
@@ -636,88 +647,6 @@ fn masks_before(f: &mut FunctionText, x0: &str, end: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// The indices of `at` in `view`, comma-separated, where `at[dynamic]` is
-/// an `index` value that affine maps may not take (a clamped channel): its
-/// window origin is subtracted with `arith`, the others' through
-/// `affine.apply`.
-fn mixed_indices(f: &mut FunctionText, view: &View, at: &[String], dynamic: usize) -> String {
-    let relative = view.relative(at);
-    (0..at.len())
-        .map(|d| {
-            if d != dynamic {
-                return conv::index_value(f, &relative[d]);
-            }
-            match view.origin.get(d).filter(|origin| !origin.is_empty()) {
-                Some(origin) => f.assign("ix", format!("arith.subi {}, {origin} : index", at[d])),
-                None => at[d].clone(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The element at `at` of `view`, whose leading index is an `index` value
-/// (a clamped output channel, as in [`mixed_indices`]).
-fn scalar_at(f: &mut FunctionText, view: &View, at: &[String]) -> String {
-    let indices = mixed_indices(f, view, at, 0);
-    f.assign(
-        "v",
-        format!(
-            "memref.load {}[{indices}] : {}",
-            view.name,
-            memref_type(&view.shape)
-        ),
-    )
-}
-
-/// The vector at `at` of `view` (`at[dynamic]` as in [`mixed_indices`]),
-/// only the lanes of `mask` when given.
-fn load_at(
-    f: &mut FunctionText,
-    view: &View,
-    at: &[String],
-    dynamic: usize,
-    mask: Option<&str>,
-) -> String {
-    let indices = mixed_indices(f, view, at, dynamic);
-    match mask {
-        None => f.assign(
-            "x",
-            format!(
-                "vector.load {}[{indices}] : {}, vector<{LANES}xf32>",
-                view.name,
-                memref_type(&view.shape)
-            ),
-        ),
-        Some(mask) => conv::masked_load_at(f, view, &indices, mask),
-    }
-}
-
-/// Stores `value` at `at` of `view` (`at[dynamic]` as in
-/// [`mixed_indices`]), only the lanes of `mask` when given.
-fn store_at(
-    f: &mut FunctionText,
-    view: &View,
-    at: &[String],
-    dynamic: usize,
-    value: &str,
-    mask: Option<&str>,
-) {
-    let ty = memref_type(&view.shape);
-    let indices = mixed_indices(f, view, at, dynamic);
-    let vector = format!("vector<{LANES}xf32>");
-    match mask {
-        None => f.line(format!(
-            "vector.store {value}, {}[{indices}] : {ty}, {vector}",
-            view.name
-        )),
-        Some(mask) => f.line(format!(
-            "vector.maskedstore {}[{indices}], {mask}, {value} : {ty}, vector<{LANES}xi1>, {vector}",
-            view.name
-        )),
-    }
 }
 
 /// The vector at `at` of `view`, only the lanes of `mask` when given.

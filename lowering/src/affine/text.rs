@@ -12,9 +12,25 @@ pub struct FunctionText {
     indent: usize,
     next: usize,
     constants: HashMap<String, String>,
+    vector_registers: Option<i64>,
 }
 
 impl FunctionText {
+    /// An empty function for a CPU with `vector_registers` vector
+    /// registers, which its register blocks are sized for.
+    pub fn for_registers(vector_registers: i64) -> Self {
+        FunctionText {
+            vector_registers: Some(vector_registers),
+            ..FunctionText::default()
+        }
+    }
+
+    /// The vector registers the function's register blocks may fill (16,
+    /// AVX2's, unless [`FunctionText::for_registers`] said otherwise).
+    pub fn vector_registers(&self) -> i64 {
+        self.vector_registers.unwrap_or(16)
+    }
+
     /// A fresh SSA name with the given prefix.
     pub fn fresh(&mut self, prefix: &str) -> String {
         self.next += 1;

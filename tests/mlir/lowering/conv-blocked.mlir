@@ -1,4 +1,4 @@
-// RUN: deepfuse compile %s --no-staging --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --no-staging --emit affine --vector-registers 16 | FileCheck %s
 
 // The register-blocked kernel on what the products (product.mlir) leave
 // to it: a 3x3 conv of stride 2 and padding 1, 20 input columns to 10

@@ -1,4 +1,4 @@
-// RUN: deepfuse compile %s --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --emit affine --vector-registers 16 | FileCheck %s
 
 // A 1x1 convolution whose output is one pixel: the tile kernel computes
 // dot products over the input channels (the input's 20 channels streamed

@@ -1,4 +1,4 @@
-// RUN: deepfuse compile %s --strategy naive --scratchpad 4KiB --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --strategy naive --scratchpad 4KiB --emit affine --vector-registers 16 | FileCheck %s
 
 // At 4 KiB the 1x1 conv is staged in steps of one row of 10 columns, its
 // 16 input channels streamed in one chunk (the arena has room for wider

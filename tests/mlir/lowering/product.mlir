@@ -1,4 +1,5 @@
-// RUN: deepfuse compile %s --no-staging --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --no-staging --emit affine --vector-registers 16 | FileCheck %s
+// RUN: deepfuse compile %s --no-staging --emit affine --vector-registers 32 | FileCheck %s --check-prefix=WIDE
 
 // A 3x3 conv with padding 1 on 7 rows of 20 columns, as a sum of shifted
 // products: the input is copied into a 9x22 buffer with its padding
@@ -52,6 +53,21 @@
 // CHECK: vector.create_mask
 // CHECK-NOT: memref.dealloc
 // CHECK-LABEL: func.func @deepfuse_init
+
+// With AVX-512's 32 vector registers, blocks of output channels hold 8
+// (24 accumulators) where there are 8 channels, and stay at 4 for the
+// 4-channel 3x3 conv rather than compute 4 channels twice.
+// WIDE-LABEL: func.func private @df_kernel_0_conv2d(
+// WIDE: %{{.*}}:12 = affine.for
+// WIDE-LABEL: func.func private @df_kernel_1_conv2d(
+// WIDE-COUNT-8: affine.min
+// WIDE: %{{.*}}:24 = affine.for %{{.*}} = %{{.*}} to %{{.*}} iter_args(
+// WIDE-COUNT-3: affine.vector_load
+// WIDE-NEXT: memref.load %{{.*}} : memref<8x4x1x1xf32>
+// WIDE-NEXT: vector.broadcast
+// WIDE-COUNT-3: vector.fma
+// WIDE-COUNT-24: vector.store
+// WIDE-LABEL: func.func @deepfuse_init
 func.func @net(%x: tensor<1x2x7x20xf32>) -> tensor<1x8x7x20xf32> {
   %w = df.param "w" : tensor<4x2x3x3xf32>
   %b = df.param "b" : tensor<4xf32>

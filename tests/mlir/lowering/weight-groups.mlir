@@ -1,4 +1,4 @@
-// RUN: deepfuse compile %s --strategy naive --scratchpad 32KiB --emit affine | FileCheck %s
+// RUN: deepfuse compile %s --strategy naive --scratchpad 32KiB --emit affine --vector-registers 16 | FileCheck %s
 
 // At 32 KiB the conv's region runs in one step with its weights streamed
 // by output channels and its 40 input channels streamed in chunks. The
