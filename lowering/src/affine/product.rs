@@ -52,16 +52,19 @@ const PASS_BYTES: i64 = 12 << 10;
 /// Column vectors per block.
 const VECTORS: i64 = 3;
 
-/// Output channels per block for a filter (or slice) of `channels`: with
-/// [`VECTORS`] vectors each, up to 12 accumulators with 16 vector registers
-/// (per input channel and tap 3 vector loads and 4 broadcast weights for
-/// 12 multiply-adds), up to 24 with 32 (8 broadcast weights for 24); as
-/// few blocks and repeated channels as that allows (4 channels are one
-/// block of 4, not 8 with 4 repeated).
-fn channels_per_block(f: &FunctionText, channels: i64) -> i64 {
-    let most = if f.vector_registers() >= 32 { 8 } else { 4 };
-    conv::block_channels(channels, most)
+/// The most output channels per block of a whole convolution: with
+/// [`VECTORS`] vectors each, 12 accumulators with 16 vector registers (per
+/// input channel and tap 3 vector loads and 4 broadcast weights for 12
+/// multiply-adds), 24 with 32 (8 broadcast weights for 24).
+fn whole_block_channels(f: &FunctionText) -> i64 {
+    if f.vector_registers() >= 32 { 8 } else { 4 }
 }
+
+/// The most output channels per block of a tile step: 4 with any register
+/// file. With 8, LLVM spilled the accumulators of the staged tile kernels
+/// (which also hold the plain loops for other frames) on every iteration,
+/// and MobileNet-v2's layer schedule took 1.4 times as long.
+const TILE_BLOCK_CHANNELS: i64 = 4;
 
 /// Input channels per pass: a block reads, per channel, one stretch of
 /// its columns (with the row taps' reach) per kernel row.
@@ -147,6 +150,7 @@ pub fn conv2d(
     let product = Product {
         known: (Some(c), Some(columns)),
         chunk: channel_chunk(shape),
+        block_channels: whole_block_channels(f),
         input: collapse(f, &input, [n, c, input_columns]),
         filter,
         bias,
@@ -287,6 +291,7 @@ pub fn conv2d_tile(
     let columns = (pixel(f, &h0), pixel(f, &h1));
     let product = Product {
         chunk: channel_chunk(shape),
+        block_channels: TILE_BLOCK_CHANNELS,
         taps: Taps::ONE,
         known: (
             frame
@@ -371,6 +376,10 @@ struct Product<'a> {
     known: (Option<i64>, Option<i64>),
     /// Input channels per pass.
     chunk: i64,
+    /// The most output channels per block ([`conv::block_channels`] picks
+    /// as few blocks and repeated channels as that allows: 4 channels are
+    /// one block of 4, not 8 with 4 repeated).
+    block_channels: i64,
     taps: Taps,
 }
 
@@ -498,7 +507,7 @@ impl Product<'_> {
         // from the same partial sums and stores last, so it is written
         // right. One block's code serves every channel count.
         let (k0, k1) = &self.channels_out;
-        let per_block = channels_per_block(f, self.filter.shape[0]);
+        let per_block = conv::block_channels(self.filter.shape[0], self.block_channels);
         let block = f.open_for(
             "0",
             format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {per_block})>()[{k0}, {k1}]"),
