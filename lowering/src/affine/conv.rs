@@ -473,7 +473,7 @@ pub(super) fn block_channels(channels: i64, most: i64) -> i64 {
 /// same partial sums and store them to the same place, so one block's code
 /// serves every channel count: a loop of single channels for the rest made
 /// the tile kernels twice as long to compile.
-fn clamped_channels(
+pub(super) fn clamped_channels(
     f: &mut FunctionText,
     (k0, k1): (&str, &str),
     kb: i64,

@@ -502,28 +502,16 @@ impl Product<'_> {
         channels_in: &(String, String),
         start: &Start,
     ) {
-        // Blocks of `per_block` output channels; the last block's channels
-        // past the end repeat the last channel, which every block computes
-        // from the same partial sums and stores last, so it is written
-        // right. One block's code serves every channel count.
-        let (k0, k1) = &self.channels_out;
+        // Blocks of output channels where the last block's channels past
+        // the end repeat the last channel ([`conv::clamped_channels`]),
+        // which every block computes from the same partial sums and stores
+        // last, so it is written right. One block's code serves every
+        // channel count.
         let per_block = conv::block_channels(self.filter.shape[0], self.block_channels);
-        let block = f.open_for(
-            "0",
-            format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {per_block})>()[{k0}, {k1}]"),
-        );
-        let channels: Vec<String> = (0..per_block)
-            .map(|i| {
-                f.assign(
-                    "k",
-                    format!(
-                        "affine.min affine_map<(d0)[s0, s1] -> (d0 * {per_block} + s0 + {i}, s1 - 1)>({block})[{k0}, {k1}]"
-                    ),
-                )
-            })
-            .collect();
-        self.block(f, ni, &channels, x0, masks, channels_in, start);
-        f.close();
+        let (k0, k1) = &self.channels_out;
+        conv::clamped_channels(f, (k0, k1), per_block, |f, channels| {
+            self.block(f, ni, channels, x0, masks, channels_in, start)
+        });
     }
 
     /// Output `channels` (`index` values, not affine ones) at the
