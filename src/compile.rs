@@ -34,8 +34,7 @@ use std::time::{Duration, Instant};
 
 use deepfuse_dialects::source::{self, DiagnosticMode, SourceDiagnostics};
 use deepfuse_lowering::{
-    affine::{self, registers::host_vector_registers},
-    buffers,
+    affine, buffers,
     codegen::{CodegenOptions, JitModule, LlvmModule},
     llvm_pipeline,
     lower::{self, LowerOptions},
@@ -443,9 +442,7 @@ fn lower_module(
         LowerOptions {
             arena_bytes: Some(options.scratchpad),
             staging: options.staging,
-            vector_registers: options
-                .vector_registers
-                .unwrap_or_else(host_vector_registers),
+            vector_registers: options.vector_registers,
         },
     )
     .map_err(|e| e.to_string())?;

@@ -22,8 +22,8 @@ pub struct LowerOptions {
     /// op by op, without DMA).
     pub staging: bool,
     /// Vector registers the kernels' register blocks are sized for
-    /// ([`crate::affine::registers`]): the host's by default.
-    pub vector_registers: i64,
+    /// ([`crate::affine::registers`]); `None` takes the host's.
+    pub vector_registers: Option<i64>,
 }
 
 impl Default for LowerOptions {
@@ -31,7 +31,7 @@ impl Default for LowerOptions {
         Self {
             arena_bytes: None,
             staging: true,
-            vector_registers: crate::affine::registers::host_vector_registers(),
+            vector_registers: None,
         }
     }
 }
@@ -95,12 +95,10 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
              region {region}'s tile buffers need"
         )));
     }
-    let text = affine::emit(
-        &program,
-        &plan,
-        (arena_bytes, options.vector_registers),
-        &staging,
-    )?;
+    let vector_registers = options
+        .vector_registers
+        .unwrap_or_else(affine::registers::host_vector_registers);
+    let text = affine::emit(&program, &plan, arena_bytes, vector_registers, &staging)?;
     Ok(AffineLowering {
         text,
         plan,

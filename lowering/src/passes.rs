@@ -18,9 +18,7 @@ use melior::{
 };
 
 use crate::{
-    LowerError,
-    affine::registers::host_vector_registers,
-    llvm_pipeline,
+    LowerError, llvm_pipeline,
     lower::{self, LowerOptions},
 };
 
@@ -76,10 +74,7 @@ impl LowerToAffine {
             options: LowerOptions {
                 arena_bytes: (arena > 0).then_some(arena),
                 staging: options.bool("staging")?,
-                vector_registers: match registers {
-                    0 => host_vector_registers(),
-                    n => n,
-                },
+                vector_registers: (registers > 0).then_some(registers),
             },
         })
     }

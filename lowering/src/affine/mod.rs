@@ -46,7 +46,8 @@ pub const FORWARD: &str = "deepfuse_forward";
 pub fn emit(
     program: &Program,
     plan: &BufferPlan,
-    (arena_bytes, vector_registers): (u64, i64),
+    arena_bytes: u64,
+    vector_registers: i64,
     staging: &[RegionStaging],
 ) -> Result<String, LowerError> {
     let params_type = format!("memref<{}xi8>", plan.param_bytes);
