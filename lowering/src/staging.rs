@@ -148,6 +148,11 @@ pub struct StagedLayer {
     /// shapes, in a region of one step (see [`runs_whole`]), for a layer
     /// without a tile kernel.
     pub whole: bool,
+    /// Per activation operand, for a streamed input of a channel concat
+    /// that is loaded straight into the concat's output window, its first
+    /// channel in the output; the kernel then skips it (see
+    /// [`load_into_output`]).
+    pub into_output: Vec<Option<i64>>,
 }
 
 impl StagedLayer {
@@ -373,7 +378,7 @@ impl Links<'_, '_, '_, '_> {
             return Err(reason.clone());
         }
         let weights_kept_in_part = plan.weights == WeightMode::Partial;
-        let layers = plan
+        let mut layers = plan
             .nodes
             .iter()
             .enumerate()
@@ -382,6 +387,14 @@ impl Links<'_, '_, '_, '_> {
                 self.layer(node, &plan, plan.resident_channels[p], whole)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        for (p, layer) in layers.iter_mut().enumerate() {
+            if matches!(
+                self.graph.nodes[layer.node].kind,
+                OpKind::Concat { dim: Dim::C }
+            ) {
+                load_into_output(&plan, p, layer);
+            }
+        }
         if plan.tiles[2] > 1 {
             // A chunk's weights are loaded as slices of its output channels.
             if let Some(layer) = layers.iter().find(|layer| {
@@ -648,6 +661,7 @@ impl Links<'_, '_, '_, '_> {
             step,
             node,
             use_buffers: vec![None; uses.len()],
+            into_output: vec![None; uses.len()],
             uses,
             weights: staged_weights,
             operands,
@@ -669,6 +683,39 @@ impl Links<'_, '_, '_, '_> {
             resident_channels,
         })
     }
+}
+
+/// Loads the streamed inputs of channel concat `layer` (at position `p`)
+/// straight into its output window, at their channels there, where every
+/// load of the plan lies inside that window: a DMA engine writes where the
+/// concat would copy to. The model's bytes are unchanged; the arena needs
+/// no buffer for them (the model counts a chunk buffer per input, so
+/// loading them whole into buffers of their own can exceed it), and the
+/// kernel copies only the inputs computed in the region.
+fn load_into_output(plan: &TilePlan, p: usize, layer: &mut StagedLayer) {
+    let mut first = 0;
+    for u in 0..layer.uses.len() {
+        let t = layer.uses[u];
+        let channels = plan.tensors[t].dims.c;
+        let fits = plan.steps.iter().all(|step| {
+            let window = step.regions[layer.output];
+            let mut read = step.layers[p].reads[u];
+            read.c = Interval::new(read.c.start + first, read.c.end + first);
+            read.is_empty() || holds(&window, &read)
+        });
+        if plan.tensors[t].streamed && fits {
+            layer.into_output[u] = Some(first);
+        }
+        first += channels;
+    }
+}
+
+/// Whether box `inner` lies in box `outer`.
+pub(crate) fn holds(outer: &Region, inner: &Region) -> bool {
+    Dim::ALL.iter().all(|&d| {
+        let (o, i) = (outer.get(d), inner.get(d));
+        o.start <= i.start && i.end <= o.end
+    })
 }
 
 /// Whether `node` can run whole in `plan`: the plan has one step, in which
@@ -831,7 +878,7 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
         if tensor.producer.is_none() && tensor.streamed {
             for &p in &users {
                 for (u, &used) in region.layers[p].uses.iter().enumerate() {
-                    if used == t {
+                    if used == t && region.layers[p].into_output[u].is_none() {
                         let mut shape =
                             hull_shape(plan.steps.iter().map(|s| &s.layers[p].reads[u]));
                         if region.layers[p].chunks(u) {
@@ -1170,6 +1217,7 @@ mod tests {
             node: 0,
             uses: vec![0],
             use_buffers: vec![None],
+            into_output: vec![None],
             weights: Vec::new(),
             operands: vec![OperandSource::Activation(0)],
             output,

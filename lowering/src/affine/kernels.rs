@@ -916,22 +916,22 @@ pub fn softmax(f: &mut FunctionText, op: &OperationRef, ins: &[View], out: &View
 }
 
 /// `df.concat`: each input copied to its slice of the output (the part of
-/// the slice inside `frame`). `lengths` are the inputs' extents along the
-/// axis.
+/// the slice inside `frame`). `pieces` are the inputs' first index and
+/// extent along the axis: a staged concat leaves out the inputs that were
+/// loaded into the output directly.
 pub fn concat(
     f: &mut FunctionText,
     op: &OperationRef,
     ins: &[View],
     out: &View,
     frame: &Frame,
-    lengths: &[i64],
+    pieces: &[(i64, i64)],
 ) -> KernelResult {
     let axis = usize::try_from(i64_attr(op, "axis")?).map_err(|_| "negative axis".to_string())?;
     if axis >= out.shape.len() {
         return Err(format!("axis {axis} is out of range"));
     }
-    let mut start = 0;
-    for (input, &length) in ins.iter().zip(lengths) {
+    for (input, &(start, length)) in ins.iter().zip(pieces) {
         let end = start + length;
         let (lower, upper) = &frame.bounds[axis];
         let lower = match lower.parse::<i64>() {
@@ -955,7 +955,6 @@ pub fn concat(
         let value = input.load(f, &at);
         out.store(f, &value, &ivs);
         f.close_n(ivs.len());
-        start = end;
     }
     Ok(())
 }

@@ -324,11 +324,15 @@ impl KernelLibrary {
                 "df.softmax" => kernels::softmax(f, op, &args_in, out),
                 "df.concat" => {
                     let axis = deepfuse_passes::attributes::i64_attr(op, "axis")?;
-                    let lengths: Vec<i64> = args_in
+                    let pieces: Vec<(i64, i64)> = args_in
                         .iter()
-                        .map(|v| v.shape.get(axis as usize).copied().unwrap_or(0))
+                        .scan(0, |start, v| {
+                            let length = v.shape.get(axis as usize).copied().unwrap_or(0);
+                            *start += length;
+                            Some((*start - length, length))
+                        })
                         .collect();
-                    kernels::concat(f, op, &args_in, out, &frame, &lengths)
+                    kernels::concat(f, op, &args_in, out, &frame, &pieces)
                 }
                 "df.resize" => kernels::resize(f, op, &args_in, out),
                 "df.pad" => kernels::pad(f, op, &args_in, out),

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use deepfuse_passes::{
     graph::Dims,
     ir::op_name,
-    receptive_field::Region,
+    receptive_field::{Interval, Region},
     tile_plan::{Move, MoveKind, TransferData, TransferKind},
 };
 use deepfuse_runtime::{DMA_SYMBOL, DmaKind};
@@ -34,7 +34,8 @@ use crate::{
     buffers::BufferPlan,
     program::Program,
     staging::{
-        OperandSource, StagedLayer, StagedRegion, StagedWeight, TileBuffer, use_channel_extent,
+        OperandSource, StagedLayer, StagedRegion, StagedWeight, TileBuffer, holds,
+        use_channel_extent,
     },
 };
 
@@ -253,6 +254,41 @@ fn accumulator_origin() -> Region {
     origin
 }
 
+/// Where a concat's streamed input loaded straight into the output window
+/// goes: the output's buffer, seen from the input's channels (the input's
+/// channel `c` is the output's `first + c`). Fails if a box of the load
+/// falls outside the window, which staging ruled out.
+fn into_output<'r>(
+    region: &'r StagedRegion,
+    layer: &StagedLayer,
+    per_step: &[Option<Region>],
+    first: i64,
+) -> Result<Placed<'r>, String> {
+    let t = layer.output;
+    let buffer = region.tensors[t]
+        .buffer
+        .clone()
+        .ok_or("a concat's output has no buffer")?;
+    let origin = move |s: usize| {
+        let mut window = region.plan.steps[s].regions[t];
+        window.c = Interval::new(window.c.start - first, window.c.end - first);
+        window
+    };
+    for (s, load) in per_step.iter().enumerate() {
+        if let Some(load) = load.filter(|load| !load.is_empty())
+            && !holds(&origin(s), &load)
+        {
+            return Err(format!(
+                "a concat input's load at step {s} falls outside its output window"
+            ));
+        }
+    }
+    Ok((buffer, Box::new(origin)))
+}
+
+/// An arena buffer and, per step, the box of its tensor it holds.
+type Placed<'r> = (TileBuffer, Box<dyn Fn(usize) -> Region + 'r>);
+
 /// Per step, the box a slot moves, or nothing.
 type PerStep = Vec<Option<Region>>;
 
@@ -370,29 +406,33 @@ fn build(
             let t = key.1;
             let per_step = &boxes[key];
             let mut chunked_use = None;
-            let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
-                if plan.tensors[t].streamed {
-                    // The occurrence-th use of the tensor by this layer.
-                    let u = layer
-                        .uses
-                        .iter()
-                        .enumerate()
-                        .filter(|&(_, &used)| used == t)
-                        .nth(key.4)
-                        .map(|(u, _)| u)
-                        .ok_or("a streamed load has no use")?;
-                    chunked_use = layer.chunks(u).then_some(u);
-                    let buffer = layer.use_buffers[u]
-                        .clone()
-                        .ok_or("a streamed use has no buffer")?;
-                    (buffer, Box::new(move |s| plan.steps[s].layers[p].reads[u]))
-                } else {
-                    let buffer = region.tensors[t]
-                        .buffer
-                        .clone()
-                        .ok_or("a loaded tensor has no buffer")?;
-                    (buffer, Box::new(move |s| plan.steps[s].regions[t]))
-                };
+            let (buffer, origin): Placed = if plan.tensors[t].streamed {
+                // The occurrence-th use of the tensor by this layer.
+                let u = layer
+                    .uses
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &used)| used == t)
+                    .nth(key.4)
+                    .map(|(u, _)| u)
+                    .ok_or("a streamed load has no use")?;
+                chunked_use = layer.chunks(u).then_some(u);
+                match layer.into_output[u] {
+                    Some(first) => into_output(region, layer, per_step, first)?,
+                    None => {
+                        let buffer = layer.use_buffers[u]
+                            .clone()
+                            .ok_or("a streamed use has no buffer")?;
+                        (buffer, Box::new(move |s| plan.steps[s].layers[p].reads[u]))
+                    }
+                }
+            } else {
+                let buffer = region.tensors[t]
+                    .buffer
+                    .clone()
+                    .ok_or("a loaded tensor has no buffer")?;
+                (buffer, Box::new(move |s| plan.steps[s].regions[t]))
+            };
             let dma = slot_dma(
                 DmaKind::Input,
                 region,
@@ -435,6 +475,11 @@ fn build(
                 let call = whole_call(library, program, region, layer)?;
                 actions.steps.push(Action::Call(call));
             }
+            push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
+            continue;
+        }
+        if !layer.into_output.is_empty() && layer.into_output.iter().all(Option::is_some) {
+            // A concat whose inputs were all loaded into its output.
             push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
             continue;
         }
@@ -481,22 +526,22 @@ fn build(
         let mut weight_indices = Vec::new();
         for source in &layer.operands {
             match *source {
+                OperandSource::Activation(u) if layer.into_output[u].is_some() => {}
                 OperandSource::Activation(u) => {
                     let t = layer.uses[u];
-                    let (buffer, origin): (TileBuffer, Box<dyn Fn(usize) -> Region>) =
-                        match &layer.use_buffers[u] {
-                            Some(buffer) => (
-                                buffer.clone(),
-                                Box::new(move |s| plan.steps[s].layers[p].reads[u]),
-                            ),
-                            None => (
-                                region.tensors[t]
-                                    .buffer
-                                    .clone()
-                                    .ok_or("an operand has no buffer")?,
-                                Box::new(move |s| region_of(t, s)),
-                            ),
-                        };
+                    let (buffer, origin): Placed = match &layer.use_buffers[u] {
+                        Some(buffer) => (
+                            buffer.clone(),
+                            Box::new(move |s| plan.steps[s].layers[p].reads[u]),
+                        ),
+                        None => (
+                            region.tensors[t]
+                                .buffer
+                                .clone()
+                                .ok_or("an operand has no buffer")?,
+                            Box::new(move |s| region_of(t, s)),
+                        ),
+                    };
                     if layer.chunks(u) {
                         indices.push(Arg::ChunkStart);
                     } else {
@@ -540,13 +585,23 @@ fn build(
         }
         views.push(output.clone());
         let step_op = &program.forward[layer.step];
+        // The operands the kernel reads, and where each starts along a
+        // concat's channels.
+        let mut concat_starts = Vec::new();
+        let mut operand_shapes = Vec::new();
+        let mut start = 0;
+        for (source, &value) in layer.operands.iter().zip(&step_op.operands) {
+            let shape = &program.values[value].shape;
+            if !matches!(*source, OperandSource::Activation(u) if layer.into_output[u].is_some()) {
+                concat_starts.push(start);
+                operand_shapes.push(shape.clone());
+            }
+            start += shape.get(1).copied().unwrap_or(0);
+        }
         let sizes = TileSizes {
-            operands: step_op
-                .operands
-                .iter()
-                .map(|&v| program.values[v].shape.clone())
-                .collect(),
+            operands: operand_shapes,
             output: program.values[step_op.results[0]].shape.clone(),
+            concat_starts,
         };
         let part = if chunked && is_conv {
             ConvPart::Accumulate
@@ -1159,8 +1214,12 @@ enum TileView {
 
 /// The tensors' own shapes (the kernel's views hold windows).
 struct TileSizes {
+    /// Of the operands the kernel reads.
     operands: Vec<Vec<i64>>,
     output: Vec<i64>,
+    /// Per operand, its first channel in a channel concat's output (the
+    /// concat skips the inputs loaded straight into its output).
+    concat_starts: Vec<i64>,
 }
 
 /// The tile kernel of `op` on `views`: arguments are the views, then the
@@ -1180,7 +1239,10 @@ fn tile_kernel(
     for (view, kind) in views.iter().zip(kinds) {
         key.push_str(&format!(" {}:{kind:?}", memref_type(&view.shape)));
     }
-    key.push_str(&format!(" {:?} {:?}", sizes.operands, sizes.output));
+    key.push_str(&format!(
+        " {:?} {:?} {:?}",
+        sizes.operands, sizes.output, sizes.concat_starts
+    ));
     let mut parameters = Vec::new();
     let mut args = Vec::new();
     for (i, view) in views.iter().enumerate() {
@@ -1267,8 +1329,10 @@ fn tile_kernel(
         "df.activation" => kernels::activation(f, op, ins, out, &frame),
         "df.batch_norm" => kernels::batch_norm(f, op, ins, out, &frame),
         "df.concat" => {
-            let lengths: Vec<i64> = sizes.operands.iter().map(|s| s[1]).collect();
-            kernels::concat(f, op, ins, out, &frame, &lengths)
+            let pieces: Vec<(i64, i64)> = (sizes.concat_starts.iter().copied())
+                .zip(sizes.operands.iter().map(|s| s[1]))
+                .collect();
+            kernels::concat(f, op, ins, out, &frame, &pieces)
         }
         other => Err(format!("'{other}' has no tile kernel")),
     })
