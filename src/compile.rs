@@ -50,6 +50,10 @@ use crate::{
     pipeline,
 };
 
+/// The byte a checked run ([`Compiled::run`]) fills memory with before it
+/// starts: four of them make an `f32` NaN.
+pub const POISON: u8 = 0xFF;
+
 /// How to compile.
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
@@ -60,6 +64,10 @@ pub struct CompileOptions {
     /// Stage the regions the tile plan covers through the scratchpad
     /// (`false`: every region runs op by op, without DMA).
     pub staging: bool,
+    /// Also stage the regions whose tile kernels would run several times
+    /// slower than op by op, so that every region the tile plan covers has
+    /// its bytes counted (`false`: they run op by op).
+    pub stage_all: bool,
     /// Threads that optimise and generate native code, each for a part of
     /// the module (0: one per available core). The code does not depend on
     /// it.
@@ -75,6 +83,7 @@ impl Default for CompileOptions {
             scratchpad: 1 << 20,
             strategy: Strategy::Dp,
             staging: true,
+            stage_all: false,
             codegen_threads: 0,
             vector_registers: None,
         }
@@ -354,7 +363,11 @@ impl Compiled {
     }
 
     /// Runs the network on `inputs` (one per entry argument, in order),
-    /// checking every DMA against the buffers.
+    /// checking every DMA against the buffers, with off-chip memory and the
+    /// scratchpad poisoned beforehand: every byte but the inputs' is set to
+    /// [`POISON`], so that code reading what no DMA or kernel of the run
+    /// wrote computes NaN instead of zeros or what an earlier region left
+    /// there (which can look right).
     pub fn run(&self, params: &Parameters, inputs: &[Tensor]) -> Result<RunResult, String> {
         self.run_with(params, inputs, true)
     }
@@ -376,6 +389,9 @@ impl Compiled {
             ));
         }
         let mut activations = AlignedBuffer::new(lowered.plan.activation_bytes as usize);
+        if checked {
+            activations.fill(POISON);
+        }
         for (i, (input, &id)) in inputs.iter().zip(&lowered.inputs).enumerate() {
             let shape = &lowered.values[id].shape;
             if input
@@ -395,6 +411,9 @@ impl Compiled {
                 .copy_from_slice(input.data());
         }
         let mut arena = Arena::new(self.scratchpad as usize);
+        if checked {
+            arena.fill(POISON);
+        }
         // SAFETY: the entry was generated for buffers of exactly these sizes.
         let forward = unsafe { self.jit.entry3(affine::FORWARD) }.map_err(|e| e.to_string())?;
         let mut session = Session::new(
@@ -442,6 +461,7 @@ fn lower_module(
         LowerOptions {
             arena_bytes: Some(options.scratchpad),
             staging: options.staging,
+            stage_all: options.stage_all,
             vector_registers: options.vector_registers,
         },
     )

@@ -82,6 +82,18 @@ pub fn trials() -> Vec<Trial> {
             "concat_inputs_load_into_the_output",
             concat_inputs_load_into_the_output,
         ),
+        check(
+            "depthwise_convolutions_compute_chunk_by_chunk",
+            depthwise_convolutions_compute_chunk_by_chunk,
+        ),
+        check(
+            "kept_windows_outlive_the_chunk_loop",
+            kept_windows_outlive_the_chunk_loop,
+        ),
+        check(
+            "stage_all_stages_slow_regions",
+            stage_all_stages_slow_regions,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -445,7 +457,7 @@ fn emits_every_stage() -> Result<(), Failed> {
             network: network.clone(),
             scratchpad: "1MiB".into(),
             strategy: "dp".into(),
-            no_staging: false,
+            staging: Default::default(),
             codegen: CodegenArgs {
                 codegen_threads: 2,
                 ..CodegenArgs::default()
@@ -762,16 +774,124 @@ fn concat_inputs_load_into_the_output() -> Result<(), Failed> {
                 strategy,
                 ..CompileOptions::default()
             };
-            let label = format!("{} {scratchpad}", strategy.name());
-            let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
-            let unstaged: Vec<&String> = (compiled.lowered.staging.iter())
-                .filter_map(|region| region.as_ref().err())
-                .collect();
-            assert!(unstaged.is_empty(), "{label}: {unstaged:?}");
-            let regions = compiled.lowered.staging.len();
-            assert_eq!(compare(text, options, &params, inputs.clone())?, regions);
+            every_region_staged(text, options, &params, inputs.clone())?;
         }
     }
+    Ok(())
+}
+
+/// A depthwise convolution (stride 2, padded, 40 channels) of a relu's
+/// result. The cost model streams the convolution's input through a
+/// buffer of 8 channels and its weights one channel at a time, so at
+/// 32 KiB its region fits only when the input comes in chunks of channels,
+/// each chunk's output channels computed from it with their weights loaded
+/// in the chunk; at the other capacities the tiles are smaller. Every
+/// region is staged, the counted bytes equal the prediction and the output
+/// the reference's.
+fn depthwise_convolutions_compute_chunk_by_chunk() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x40x16x16xf32>) -> tensor<1x40x8x8xf32> {
+  %r = df.activation relu %x : tensor<1x40x16x16xf32>
+  %w = df.param "dw.w" : tensor<40x1x3x3xf32>
+  %b = df.param "dw.b" : tensor<40xf32>
+  %y = df.conv2d %r, %w, %b strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1] {groups = 40 : i64}
+      : (tensor<1x40x16x16xf32>, tensor<40x1x3x3xf32>, tensor<40xf32>) -> tensor<1x40x8x8xf32>
+  return %y : tensor<1x40x8x8xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 8 };
+    let input = random_input(&[1, 40, 16, 16], 8, 0);
+    for strategy in [Strategy::Naive, Strategy::Layer, Strategy::Dp] {
+        for scratchpad in [8 << 10, 16 << 10, 32 << 10] {
+            let options = CompileOptions {
+                scratchpad,
+                strategy,
+                ..CompileOptions::default()
+            };
+            every_region_staged(text, options, &params, vec![input.clone()])?;
+        }
+    }
+    Ok(())
+}
+
+/// ResNet-50's layer2.0 tail: a 1x1 convolution of the block's 4x4
+/// branch, the strided 1x1 downsampling of its 8x8 input, their sum and a
+/// relu. At 64 KiB the dp schedule computes 16 chunks of 32 output
+/// channels in one tile; the downsampling's 256-channel input window is
+/// loaded with the first chunk and kept, and the first convolution, which
+/// runs before it at every chunk, loads its weights meanwhile. Those must
+/// not land on the kept window (they once did, from the second chunk on).
+fn kept_windows_outlive_the_chunk_loop() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x128x4x4xf32>, %y: tensor<1x256x8x8xf32>) -> tensor<1x512x4x4xf32> {
+  %wa = df.param "a.w" : tensor<512x128x1x1xf32>
+  %ba = df.param "a.b" : tensor<512xf32>
+  %a = df.conv2d %x, %wa, %ba strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x128x4x4xf32>, tensor<512x128x1x1xf32>, tensor<512xf32>) -> tensor<1x512x4x4xf32>
+  %wd = df.param "d.w" : tensor<512x256x1x1xf32>
+  %bd = df.param "d.b" : tensor<512xf32>
+  %d = df.conv2d %y, %wd, %bd strides [2, 2] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x256x8x8xf32>, tensor<512x256x1x1xf32>, tensor<512xf32>) -> tensor<1x512x4x4xf32>
+  %s = df.add %a, %d : (tensor<1x512x4x4xf32>, tensor<1x512x4x4xf32>) -> tensor<1x512x4x4xf32>
+  %r = df.activation relu %s : tensor<1x512x4x4xf32>
+  return %r : tensor<1x512x4x4xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 12 };
+    let inputs = vec![
+        random_input(&[1, 128, 4, 4], 12, 0),
+        random_input(&[1, 256, 8, 8], 12, 1),
+    ];
+    let options = CompileOptions {
+        scratchpad: 64 << 10,
+        strategy: Strategy::Dp,
+        ..CompileOptions::default()
+    };
+    let (steps, _) = staged_steps(text, &options)?;
+    assert_eq!(steps, [16], "one region in 16 chunks");
+    every_region_staged(text, options, &params, inputs)
+}
+
+/// ResNet-50 at 32x32 under dp at 64 KiB leaves one region op by op: with
+/// its chunks the arena leaves room to stream a filter only one output
+/// channel per call, several times slower than op by op. `stage_all`
+/// stages it too, and its bytes are counted as predicted.
+fn stage_all_stages_slow_regions() -> Result<(), Failed> {
+    let network = zoo::build("resnet50", Some(32))?;
+    let params = weights::tensors(&network, 13);
+    let input = random_input(&network.input_shape, 13, 0);
+    let options = CompileOptions {
+        scratchpad: 64 << 10,
+        strategy: Strategy::Dp,
+        ..CompileOptions::default()
+    };
+    let compiled = Compiler::new(options.clone()).compile(&network.text, "net.mlir")?;
+    let slow = (compiled.lowered.staging.iter())
+        .filter_map(|region| region.as_ref().err())
+        .filter(|reason| reason.contains("several times slower"))
+        .count();
+    assert!(slow >= 1, "{:?}", compiled.lowered.staging);
+    let options = CompileOptions {
+        stage_all: true,
+        ..options
+    };
+    every_region_staged(&network.text, options, &params, vec![input])
+}
+
+/// Asserts that `text` compiled with `options` stages every region, and
+/// [`compare`]s it.
+fn every_region_staged(
+    text: &str,
+    options: CompileOptions,
+    params: &dyn ParamSource,
+    inputs: Vec<Tensor>,
+) -> Result<(), Failed> {
+    let label = format!("{} {}", options.strategy.name(), options.scratchpad);
+    let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+    let unstaged: Vec<&String> = (compiled.lowered.staging.iter())
+        .filter_map(|region| region.as_ref().err())
+        .collect();
+    assert!(unstaged.is_empty(), "{label}: {unstaged:?}");
+    let regions = compiled.lowered.staging.len();
+    assert_eq!(compare(text, options, params, inputs)?, regions);
     Ok(())
 }
 

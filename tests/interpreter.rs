@@ -214,7 +214,7 @@ fn run_args(network: &Path) -> RunArgs {
         stats: false,
         scratchpad: "1MiB".into(),
         strategy: "dp".into(),
-        no_staging: false,
+        staging: Default::default(),
         codegen: Default::default(),
         params: None,
         input: None,

@@ -21,6 +21,11 @@ pub struct LowerOptions {
     /// Stage the regions the tile plan covers (`false`: every region runs
     /// op by op, without DMA).
     pub staging: bool,
+    /// Also stage the regions whose tile kernels would run several times
+    /// slower than op by op (narrow tiles, weights streamed one channel
+    /// per call), so that every region the tile plan covers has its bytes
+    /// counted (`false`: they run op by op).
+    pub stage_all: bool,
     /// Vector registers the kernels' register blocks are sized for
     /// ([`crate::affine::registers`]); `None` takes the host's.
     pub vector_registers: Option<i64>,
@@ -31,6 +36,7 @@ impl Default for LowerOptions {
         Self {
             arena_bytes: None,
             staging: true,
+            stage_all: false,
             vector_registers: None,
         }
     }
@@ -69,7 +75,7 @@ pub fn entry_function<'c, 'a>(module: &'a Module<'c>) -> Result<OperationRef<'c,
 pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowering, LowerError> {
     let program = program::from_function(function)?;
     let staging = if options.staging {
-        staging::analyse(&function, &program)
+        staging::analyse(&function, &program, options.stage_all)
     } else {
         (0..program.regions)
             .map(|_| RegionStaging::Unstaged("staging is off".into()))

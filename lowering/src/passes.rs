@@ -31,6 +31,12 @@ pub const LOWER_TO_AFFINE_OPTIONS: &[OptionInfo] = &[
         help: "stage the regions the tile plan covers through the scratchpad (false: op by op, no DMA)",
     },
     OptionInfo {
+        name: "stage-all",
+        kind: "bool",
+        default: "false",
+        help: "also stage the regions whose tile kernels run several times slower than op by op, counting their bytes",
+    },
+    OptionInfo {
         name: "scratchpad",
         kind: "size",
         default: "0",
@@ -74,6 +80,7 @@ impl LowerToAffine {
             options: LowerOptions {
                 arena_bytes: (arena > 0).then_some(arena),
                 staging: options.bool("staging")?,
+                stage_all: options.bool("stage-all")?,
                 vector_registers: (registers > 0).then_some(registers),
             },
         })

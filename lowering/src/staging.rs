@@ -138,6 +138,10 @@ pub struct StagedLayer {
     /// Writes its output over an operand's buffer (which dies here, with the
     /// same window at every step), as the cost model assumes.
     pub in_place: bool,
+    /// A depthwise convolution (one filter per channel): chunk by chunk it
+    /// computes the chunk's channels, as a pool does, loading those
+    /// channels' weights.
+    pub depthwise: bool,
     /// Per step, the output channels `[from, to)` whose streamed weights the
     /// plan loads (all of them, a chunk's, or none: `(0, 0)`).
     pub weight_channels: Vec<(i64, i64)>,
@@ -245,8 +249,11 @@ impl RegionStaging {
 }
 
 /// Decides, for every fusion region of `function` (whose program is
-/// `program`), whether and how it is staged.
-pub fn analyse(function: &OperationRef, program: &Program) -> Vec<RegionStaging> {
+/// `program`), whether and how it is staged. A region whose tile kernels
+/// would run several times slower than op by op is staged only with
+/// `stage_slow`: on a CPU the emulation then costs time, but every byte
+/// the schedule predicts for it is counted.
+pub fn analyse(function: &OperationRef, program: &Program, stage_slow: bool) -> Vec<RegionStaging> {
     let unstaged_all = |reason: String| {
         (0..program.regions)
             .map(|_| RegionStaging::Unstaged(reason.clone()))
@@ -276,7 +283,10 @@ pub fn analyse(function: &OperationRef, program: &Program) -> Vec<RegionStaging>
     };
     (0..program.regions)
         .map(|r| match links.stage(r, &built.regions[r]) {
-            Ok(region) => RegionStaging::Staged(Box::new(region)),
+            Ok((Some(slow), _)) if !stage_slow => {
+                RegionStaging::Unstaged(format!("{slow} (--stage-all stages it anyway)"))
+            }
+            Ok((_, region)) => RegionStaging::Staged(Box::new(region)),
             Err(reason) => RegionStaging::Unstaged(reason),
         })
         .collect()
@@ -327,7 +337,14 @@ impl Links<'_, '_, '_, '_> {
         self.weight_shapes(node).map(Vec::len)
     }
 
-    fn stage(&self, region: usize, nodes: &[NodeId]) -> Result<StagedRegion, String> {
+    /// The staging of `region`, with why its tile kernels would run
+    /// several times slower than op by op (see [`slow`]), or why it cannot
+    /// be staged.
+    fn stage(
+        &self,
+        region: usize,
+        nodes: &[NodeId],
+    ) -> Result<(Option<String>, StagedRegion), String> {
         let schedule =
             self.program.schedules[region].ok_or("it has no readable 'schedule' attribute")?;
         // Layers without a tile kernel for their operands run whole: the
@@ -447,34 +464,7 @@ impl Links<'_, '_, '_, '_> {
                 staged.arena_bytes, staged.live_peak, schedule.capacity
             ));
         }
-        // Channel chunks and kept weights fill the arena to the model's
-        // capacity; a layer left to stream one output channel per call runs
-        // several times slower than op by op (VGG-16's dp schedule at 1 MiB
-        // took 1.9x as long with such a region staged).
-        let narrow = staged.layers.iter().find(|layer| streams_narrow(layer));
-        if let (Some(layer), true) = (narrow, staged.plan.tiles[2] > 1 || weights_kept_in_part) {
-            return Err(format!(
-                "with its channel chunks or kept weights, the arena leaves room to stream {}'s \
-                 weights one output channel at a time, which its tile kernel runs several \
-                 times slower than op by op",
-                self.graph.nodes[layer.node].label
-            ));
-        }
-        // Tiles a few columns wide (the DP schedule's cached overlaps often
-        // advance one column or one pixel per step) leave the tile kernels,
-        // which vectorise along columns, on partial vectors, and their calls
-        // per step dominate: ResNet-50's dp schedule at 1 MiB took 2.0 s
-        // instead of 0.2 s with its 25-layer stem region staged in 1,064
-        // steps of one new column, and ResNet-18's 1.6x as long with its
-        // stem at 10.5 columns per call.
-        if let Some(width) = computes_narrow(&staged) {
-            return Err(format!(
-                "its layers compute {width:.1} columns per tile kernel call on average, \
-                 fewer than {NARROW_COLUMNS} of tensors twice as wide, which op by op \
-                 computes in whole rows several times faster"
-            ));
-        }
-        Ok(staged)
+        Ok((slow(self.graph, &staged, weights_kept_in_part), staged))
     }
 
     /// Why `node` has no tile kernel for its operands (it can still run
@@ -577,8 +567,20 @@ impl Links<'_, '_, '_, '_> {
             })
             .map(|(u, _)| u)
             .collect();
+        // One filter per channel: a chunk of input channels gives the same
+        // output channels, from the chunk alone.
+        let depthwise = match graph_node.kind {
+            OpKind::Conv2d { groups, .. } => {
+                let in_channels = graph_node
+                    .inputs
+                    .first()
+                    .map(|input| self.graph.values[input.value].dims.c);
+                groups > 1 && groups == out_channels && in_channels == Some(groups)
+            }
+            _ => false,
+        };
         let chunkable = match &graph_node.kind {
-            OpKind::Conv2d { groups, .. } => *groups == 1,
+            OpKind::Conv2d { groups, .. } => *groups == 1 || depthwise,
             OpKind::Pool2d { .. } | OpKind::GlobalPool { .. } => true,
             OpKind::Elementwise { .. } => weight_shapes.is_empty(),
             OpKind::Binary { .. } => true,
@@ -593,6 +595,13 @@ impl Links<'_, '_, '_, '_> {
             (!whole && (1..=chunk_uses).contains(&streamed.len()) && single_input && chunkable)
                 .then(|| streamed[0]);
         let chunked_also = streamed.get(1).copied().filter(|_| chunked.is_some());
+        if depthwise && chunked.is_some() && partial {
+            return Err(format!(
+                "{} is a depthwise convolution whose input is streamed in chunks and that \
+                 keeps part of its weights on chip, which is not lowered yet",
+                graph_node.label
+            ));
+        }
         if partial && !sliced {
             return Err(format!(
                 "{} keeps {resident_channels} of its {out_channels} output channels' weights on \
@@ -611,7 +620,8 @@ impl Links<'_, '_, '_, '_> {
             } else if self.program.values[value].is_parameter() {
                 let shape = self.program.values[value].shape.clone();
                 let channels = shape.get(1).copied().unwrap_or(1);
-                let chunk_filter = chunked.is_some() && is_conv && sliced && shape.len() == 4;
+                let chunk_filter =
+                    chunked.is_some() && is_conv && !depthwise && sliced && shape.len() == 4;
                 let mut buffer_shape: Vec<i64> = if sliced {
                     std::iter::once(1)
                         .chain(shape[1..].iter().copied())
@@ -679,6 +689,7 @@ impl Links<'_, '_, '_, '_> {
                 ),
             whole,
             in_place: false,
+            depthwise,
             weight_channels: weight_channels(plan, node, out_channels, &weight_elements)?,
             resident_channels,
         })
@@ -715,6 +726,38 @@ pub(crate) fn holds(outer: &Region, inner: &Region) -> bool {
     Dim::ALL.iter().all(|&d| {
         let (o, i) = (outer.get(d), inner.get(d));
         o.start <= i.start && i.end <= o.end
+    })
+}
+
+/// Why the tile kernels of `staged` would run several times slower than
+/// op by op, if they would; `weights_kept_in_part` as its plan.
+fn slow(graph: &LayerGraph, staged: &StagedRegion, weights_kept_in_part: bool) -> Option<String> {
+    // Channel chunks and kept weights fill the arena to the model's
+    // capacity; a layer left to stream one output channel per call runs
+    // several times slower than op by op (VGG-16's dp schedule at 1 MiB
+    // took 1.9x as long with such a region staged).
+    let narrow = staged.layers.iter().find(|layer| streams_narrow(layer));
+    if let (Some(layer), true) = (narrow, staged.plan.tiles[2] > 1 || weights_kept_in_part) {
+        return Some(format!(
+            "with its channel chunks or kept weights, the arena leaves room to stream {}'s \
+             weights one output channel at a time, which its tile kernel runs several \
+             times slower than op by op",
+            graph.nodes[layer.node].label
+        ));
+    }
+    // Tiles a few columns wide (the DP schedule's cached overlaps often
+    // advance one column or one pixel per step) leave the tile kernels,
+    // which vectorise along columns, on partial vectors, and their calls
+    // per step dominate: ResNet-50's dp schedule at 1 MiB took 2.0 s
+    // instead of 0.2 s with its 25-layer stem region staged in 1,064
+    // steps of one new column, and ResNet-18's 1.6x as long with its
+    // stem at 10.5 columns per call.
+    computes_narrow(staged).map(|width| {
+        format!(
+            "its layers compute {width:.1} columns per tile kernel call on average, \
+             fewer than {NARROW_COLUMNS} of tensors twice as wide, which op by op \
+             computes in whole rows several times faster"
+        )
     })
 }
 
@@ -866,6 +909,11 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
     // Per tensor: its window shape and live range.
     let mut tensor_items: Vec<Option<(Vec<i64>, usize, usize)>> = vec![None; plan.tensors.len()];
     let mut use_items: Vec<(usize, usize, Vec<i64>)> = Vec::new();
+    let chunk_loop_start = plan
+        .in_chunk_loop
+        .iter()
+        .position(|&inside| inside)
+        .unwrap_or(last);
     for (t, tensor) in plan.tensors.iter().enumerate() {
         if tensor.accumulator {
             let shape = vec![1, tensor.dims.c, 1, 1];
@@ -893,8 +941,16 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
         let shape = hull_shape(plan.steps.iter().map(|s| &s.regions[t]));
         let producer = region.layers.iter().position(|l| l.output == t);
         let from = producer.or(users.first().copied()).unwrap_or(0);
-        // A cached tensor's window carries its overlap from step to step.
-        let from = if tensor.cached { 0 } else { from };
+        // A cached tensor's window carries its overlap from step to step;
+        // one kept across chunks is read at every chunk, while the layers
+        // of the chunk loop before its first reader run again.
+        let from = if tensor.cached {
+            0
+        } else if tensor.kept_across_chunks {
+            from.min(chunk_loop_start)
+        } else {
+            from
+        };
         let to = if tensor.kept_across_chunks || tensor.cached {
             last
         } else {
@@ -1228,6 +1284,7 @@ mod tests {
             chunked_also: None,
             elementwise: false,
             in_place: false,
+            depthwise: false,
             weight_channels: Vec::new(),
             resident_channels: 0,
             whole: false,

@@ -893,7 +893,14 @@ impl<'g> GroupModel<'g> {
                 Some(p) => (position[p], last_use[t].max(position[p])),
                 None => (first_use[t].min(last_use[t]), last_use[t]),
             };
-            let to = if kept_across_chunks(t) { nm - 1 } else { to };
+            // A window kept across chunks is read at every chunk, while the
+            // layers of the chunk loop before its first reader run again:
+            // it stays live over the whole loop, not from that reader on.
+            let (from, to) = if kept_across_chunks(t) {
+                (from.min(plan.phase1_len), nm - 1)
+            } else {
+                (from, to)
+            };
             let dma_side = info.producer.is_none() || info.uses.is_empty();
             let bytes = window_bytes(t, chans.window_max[t]) * if dma_side { dma } else { 1 };
             live(from, to, bytes, delta);

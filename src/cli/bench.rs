@@ -46,10 +46,9 @@ pub struct BenchArgs {
     /// Scratchpad capacity.
     #[arg(long, default_value = "1MiB")]
     pub scratchpad: String,
-    /// Run every fusion region op by op on off-chip memory, without
-    /// staging tiles through the scratchpad (and without DMA).
-    #[arg(long)]
-    pub no_staging: bool,
+    /// Staging flags.
+    #[command(flatten)]
+    pub staging: compile::StagingArgs,
     /// Code generation flags.
     #[command(flatten)]
     pub codegen: compile::CodegenArgs,
@@ -122,7 +121,7 @@ pub fn run(args: &BenchArgs) -> Result<String, String> {
     let compiler = Compiler::new(compile::options(
         &args.scratchpad,
         args.schedule.strategy(),
-        !args.no_staging,
+        &args.staging,
         &args.codegen,
     )?);
     let compiled = compiler.compile(&text, &name)?;

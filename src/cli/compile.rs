@@ -41,10 +41,9 @@ pub struct CompileArgs {
     /// Grouping strategy: dp, greedy, layer or naive.
     #[arg(long, default_value = "dp")]
     pub strategy: String,
-    /// Run every fusion region op by op on off-chip memory, without
-    /// staging tiles through the scratchpad (and without DMA).
-    #[arg(long)]
-    pub no_staging: bool,
+    /// Staging flags.
+    #[command(flatten)]
+    pub staging: StagingArgs,
     /// Code generation flags.
     #[command(flatten)]
     pub codegen: CodegenArgs,
@@ -55,6 +54,21 @@ pub struct CompileArgs {
     /// Where to write it (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+/// The staging flags of `compile`, `run` and `bench`.
+#[derive(Debug, Default, Args)]
+pub struct StagingArgs {
+    /// Run every fusion region op by op on off-chip memory, without
+    /// staging tiles through the scratchpad (and without DMA).
+    #[arg(long, conflicts_with = "stage_all")]
+    pub no_staging: bool,
+    /// Also stage the regions left op by op because their tile kernels run
+    /// several times slower (narrow tiles, weights streamed one channel
+    /// per call): slower on a CPU, but every region the tile plan covers
+    /// has its bytes counted.
+    #[arg(long)]
+    pub stage_all: bool,
 }
 
 /// The code generation flags of `compile`, `run` and `bench`.
@@ -84,7 +98,7 @@ fn parse_vector_registers(text: &str) -> Result<i64, String> {
 pub fn options(
     scratchpad: &str,
     strategy: &str,
-    staging: bool,
+    staging: &StagingArgs,
     codegen: &CodegenArgs,
 ) -> Result<CompileOptions, String> {
     Ok(CompileOptions {
@@ -92,7 +106,8 @@ pub fn options(
         strategy: Strategy::parse(strategy).ok_or_else(|| {
             format!("unknown strategy '{strategy}': use dp, greedy, layer or naive")
         })?,
-        staging,
+        staging: !staging.no_staging,
+        stage_all: staging.stage_all,
         codegen_threads: codegen.codegen_threads,
         vector_registers: codegen.vector_registers,
     })
@@ -103,7 +118,7 @@ pub fn run(args: &CompileArgs) -> Result<String, String> {
     let compiler = Compiler::new(options(
         &args.scratchpad,
         &args.strategy,
-        !args.no_staging,
+        &args.staging,
         &args.codegen,
     )?);
     let path = &args.network;

@@ -41,10 +41,9 @@ pub struct RunArgs {
     /// Grouping strategy for compilation: dp, greedy, layer or naive.
     #[arg(long, default_value = "dp")]
     pub strategy: String,
-    /// Run every fusion region op by op on off-chip memory, without
-    /// staging tiles through the scratchpad (and without DMA).
-    #[arg(long)]
-    pub no_staging: bool,
+    /// Staging flags.
+    #[command(flatten)]
+    pub staging: compile::StagingArgs,
     /// Code generation flags.
     #[command(flatten)]
     pub codegen: compile::CodegenArgs,
@@ -132,7 +131,7 @@ pub fn run(args: &RunArgs) -> Result<String, String> {
         let compiler = Compiler::new(compile::options(
             &args.scratchpad,
             &args.strategy,
-            !args.no_staging,
+            &args.staging,
             &args.codegen,
         )?);
         let compiled = compiler.compile(&text, &name)?;

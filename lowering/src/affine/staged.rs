@@ -144,6 +144,11 @@ struct ChunkLoop {
     /// The channels computed from weights kept on chip, on each chunk.
     kept: Option<KeptCall>,
     slices: Option<Slices>,
+    /// The layer computes the chunk's channels (a depthwise convolution):
+    /// the slice loop runs over those, loading every weight's slices for
+    /// them; otherwise over all the step's output channels, the whole
+    /// slices with the first chunk and a filter's chunk with each.
+    channelwise: bool,
     init: Option<Call>,
     call: Call,
 }
@@ -485,6 +490,10 @@ fn build(
         }
         let chunked = layer.chunked.is_some();
         let is_conv = name == "df.conv2d";
+        // A convolution over chunks of input channels adds each chunk's
+        // products to its partial sums; a depthwise one computes the
+        // chunk's channels, as a pool does.
+        let accumulates = chunked && is_conv && !layer.depthwise;
 
         // The layer, with its streamed weights.
         let computes = |s: usize| plan.steps[s].layers[p].computes;
@@ -504,7 +513,7 @@ fn build(
         if sliced {
             indices.push(Arg::ChannelFrom(c_lo));
             indices.push(Arg::ChannelTo(c_hi));
-        } else if chunked && !is_conv {
+        } else if chunked && !accumulates {
             // A channelwise layer computes the chunk's channels.
             indices.push(Arg::ChunkFrom(c_lo));
             indices.push(Arg::ChunkTo(c_hi));
@@ -516,7 +525,7 @@ fn build(
         indices.push(Arg::Cell(cell(&|s| frame_of(s).h.end)));
         indices.push(Arg::Cell(cell(&|s| frame_of(s).w.start)));
         indices.push(Arg::Cell(cell(&|s| frame_of(s).w.end)));
-        if chunked && is_conv {
+        if accumulates {
             // The input channels this chunk adds.
             indices.push(Arg::ChunkStart);
             indices.push(Arg::ChunkEnd);
@@ -603,7 +612,7 @@ fn build(
             output: program.values[step_op.results[0]].shape.clone(),
             concat_starts,
         };
-        let part = if chunked && is_conv {
+        let part = if accumulates {
             ConvPart::Accumulate
         } else {
             ConvPart::Whole
@@ -617,7 +626,7 @@ fn build(
             &sizes,
             part,
         )?;
-        let init = if chunked && is_conv {
+        let init = if accumulates {
             Some(Call {
                 callee: tile_kernel(
                     library,
@@ -776,6 +785,7 @@ fn build(
                 also: chunk_load_also,
                 kept: kept_call,
                 slices,
+                channelwise: layer.depthwise,
                 init,
                 call,
             })));
@@ -1556,6 +1566,20 @@ impl Writer<'_, '_> {
         self.weight_dma(arena_offset, &offset, (&one, &total), (&zero, &zero));
     }
 
+    /// Opens a loop over channels `[from, to)` by `group`: its induction
+    /// variable and the group's channel count (the last may be short) as
+    /// an `i64` value.
+    fn open_range(&mut self, from: &str, to: &str, group: i64) -> (String, String) {
+        let step = self.f.index(group);
+        let k = self.f.fresh("i");
+        self.f
+            .open(format!("scf.for {k} = {from} to {to} step {step} {{"));
+        let left = self.arith("subi", to, &k, "index");
+        let count = self.arith("minsi", &left, &step, "index");
+        let count = self.cast_to_i64(&count);
+        (k, count)
+    }
+
     /// Opens the loop over `groups`: its induction variable (the group's
     /// first channel) and the group's channel count as an `i64` value.
     fn open_groups(&mut self, groups: &ChannelGroups, s: &str) -> (String, String) {
@@ -1569,14 +1593,7 @@ impl Writer<'_, '_> {
             // A step's own channels (a chunk's, or none).
             let from = self.index(&range.0, s);
             let to = self.index(&range.1, s);
-            let step = self.f.index(group);
-            let k = self.f.fresh("i");
-            self.f
-                .open(format!("scf.for {k} = {from} to {to} step {step} {{"));
-            let left = self.arith("subi", &to, &k, "index");
-            let count = self.arith("minsi", &left, &step, "index");
-            let count = self.cast_to_i64(&count);
-            return (k, count);
+            return self.open_range(&from, &to, group);
         }
         let k = self.f.fresh("i");
         self.f
@@ -1701,6 +1718,7 @@ impl Writer<'_, '_> {
                     also,
                     kept,
                     slices,
+                    channelwise,
                     init,
                     call,
                 } = chunk_loop.as_ref();
@@ -1724,7 +1742,7 @@ impl Writer<'_, '_> {
 
                 let mut loops = Loops {
                     k: None,
-                    chunk: Some((start.clone(), end)),
+                    chunk: Some((start.clone(), end.clone())),
                 };
                 if let Some(kept) = kept {
                     if let Some(init) = &kept.init {
@@ -1735,6 +1753,20 @@ impl Writer<'_, '_> {
                     self.call(&kept.call, s, &loops)?;
                 }
                 match slices {
+                    Some(slices) if *channelwise => {
+                        let group = slices.channels.group;
+                        let (k, group_count) = self.open_range(&start, &end, group);
+                        loops.k = Some((k.clone(), group));
+                        for weight in &slices.weights {
+                            self.slice_dma(
+                                &k,
+                                &group_count,
+                                (weight.arena_offset, weight.param_offset, weight.bytes),
+                            );
+                        }
+                        self.call(call, s, &loops)?;
+                        self.f.close();
+                    }
                     Some(slices) => {
                         let (k, group_count) = self.open_groups(&slices.channels, s);
                         loops.k = Some((k.clone(), slices.channels.group));

@@ -15,6 +15,7 @@
 // CHECK-NEXT:    max-group-ops=<int> - the most ops one group may hold (int, default 64)
 // CHECK-NEXT:  --df-lower-to-affine - Lower a scheduled df function to affine kernels on planned buffers and a staged scratchpad
 // CHECK-NEXT:    staging=<bool> - stage the regions the tile plan covers through the scratchpad (false: op by op, no DMA) (bool, default true)
+// CHECK-NEXT:    stage-all=<bool> - also stage the regions whose tile kernels run several times slower than op by op, counting their bytes (bool, default false)
 // CHECK-NEXT:    scratchpad=<size> - bytes of the scratchpad arena; 0 takes the largest capacity a region was scheduled for (size, default 0)
 // CHECK-NEXT:    vector-registers=<int> - vector registers the kernels' register blocks are sized for (16 or 32); 0 takes the host's: 32 with AVX-512, else 16 (int, default 0)
 // CHECK-NEXT:  --df-lower-to-llvm - The upstream pipeline from the affine module to the LLVM dialect
