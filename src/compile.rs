@@ -372,8 +372,9 @@ impl Compiled {
         self.run_with(params, inputs, true)
     }
 
-    /// [`Compiled::run`], with the runtime's per-DMA range checks on
-    /// (`checked`) or off (for timing, once a checked run has passed).
+    /// [`Compiled::run`], with the runtime's per-DMA range checks and the
+    /// poisoning on (`checked`) or off (for timing, once a checked run has
+    /// passed).
     pub fn run_with(
         &self,
         params: &Parameters,
