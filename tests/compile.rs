@@ -94,6 +94,10 @@ pub fn trials() -> Vec<Trial> {
             "stage_all_stages_slow_regions",
             stage_all_stages_slow_regions,
         ),
+        check(
+            "global_pools_finish_chunk_by_chunk",
+            global_pools_finish_chunk_by_chunk,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -874,6 +878,41 @@ fn stage_all_stages_slow_regions() -> Result<(), Failed> {
         ..options
     };
     every_region_staged(&network.text, options, &params, vec![input])
+}
+
+/// A 1x1 convolution, a relu and a global average pool, whose 256
+/// channels the dp schedule cuts into chunks inside row tiles: 32 chunks
+/// in each of 2 row tiles at 12 and 16 KiB (some weights kept at 12), 16
+/// chunks of the whole plane at 24 KiB. Each chunk's channels of the
+/// pool's accumulator are complete at a different step, which divides
+/// them by the plane and stores them there.
+fn global_pools_finish_chunk_by_chunk() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x64x8x8xf32>) -> tensor<1x256x1x1xf32> {
+  %w = df.param "w" : tensor<256x64x1x1xf32>
+  %b = df.param "b" : tensor<256xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x64x8x8xf32>, tensor<256x64x1x1xf32>, tensor<256xf32>) -> tensor<1x256x8x8xf32>
+  %r = df.activation relu %c : tensor<1x256x8x8xf32>
+  %g = df.global_pool avg %r : tensor<1x256x8x8xf32> -> tensor<1x256x1x1xf32>
+  return %g : tensor<1x256x1x1xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 14 };
+    let input = random_input(&[1, 64, 8, 8], 14, 0);
+    for scratchpad in [12 << 10, 16 << 10, 24 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Dp,
+            ..CompileOptions::default()
+        };
+        let (steps, _) = staged_steps(text, &options)?;
+        assert!(
+            steps.len() == 1 && steps[0] >= 16,
+            "{scratchpad}: one region in chunks, got steps {steps:?}"
+        );
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
 }
 
 /// Asserts that `text` compiled with `options` stages every region, and

@@ -423,11 +423,6 @@ impl Links<'_, '_, '_, '_> {
                     self.graph.nodes[layer.node].label
                 ));
             }
-            if plan.tensors.iter().any(|tensor| tensor.accumulator) {
-                return Err(
-                    "channel chunks of a global pool's accumulator are not staged yet".into(),
-                );
-            }
         }
         let tensors = plan
             .tensors

@@ -596,23 +596,26 @@ pub fn global_pool_accumulate(
     Ok(())
 }
 
-/// A staged `df.global_pool`, after the last step: an average divides the
-/// accumulated sums by the `plane` elements of each channel.
+/// A staged `df.global_pool`, once channels `[from, to)` are accumulated
+/// over every step: an average divides their sums by the `plane` elements
+/// of each channel.
 pub fn global_pool_finish(
     f: &mut FunctionText,
     op: &OperationRef,
     acc: &View,
     plane: i64,
+    (from, to): (&str, &str),
 ) -> KernelResult {
     if i64_attr(op, "kind")? == 0 {
         return Ok(());
     }
     let count = f.f32(plane as f32);
-    let ivs = f.open_nest(&acc.shape);
+    let c = f.open_for(from, to);
+    let ivs = ["0".to_string(), c, "0".into(), "0".into()];
     let sum = acc.load(f, &ivs);
     let mean = binary(f, "divf", &sum, &count);
     acc.store(f, &mean, &ivs);
-    f.close_n(ivs.len());
+    f.close();
     Ok(())
 }
 

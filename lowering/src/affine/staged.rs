@@ -480,12 +480,12 @@ fn build(
                 let call = whole_call(library, program, region, layer)?;
                 actions.steps.push(Action::Call(call));
             }
-            push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
+            push_stores(&mut actions, region, buffers, (&slots, &boxes), (p, None))?;
             continue;
         }
         if !layer.into_output.is_empty() && layer.into_output.iter().all(Option::is_some) {
             // A concat whose inputs were all loaded into its output.
-            push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
+            push_stores(&mut actions, region, buffers, (&slots, &boxes), (p, None))?;
             continue;
         }
         let chunked = layer.chunked.is_some();
@@ -705,6 +705,7 @@ fn build(
             views,
             indices,
         };
+        let mut finish = None;
         if global_pool {
             let acc = View::whole("%arg0".into(), output.shape.clone());
             let start = library.function(
@@ -721,29 +722,30 @@ fn build(
                 |f| kernels::global_pool_start(f, &op, &acc),
             )?;
             let plane = sizes.operands[0][2] * sizes.operands[0][3];
-            let finish = library.function(
+            let finish_callee = library.function(
                 format!(
                     "finish {name}{} {} {plane}",
                     attribute_key(&op),
                     memref_type(&output.shape)
                 ),
                 ("df_tile", "global_pool_finish"),
-                &[format!(
-                    "%arg0: {} {{llvm.noalias}}",
-                    memref_type(&output.shape)
-                )],
-                |f| kernels::global_pool_finish(f, &op, &acc, plane),
+                &[
+                    format!("%arg0: {} {{llvm.noalias}}", memref_type(&output.shape)),
+                    "%fc0: index".into(),
+                    "%fc1: index".into(),
+                ],
+                |f| kernels::global_pool_finish(f, &op, &acc, plane, ("%fc0", "%fc1")),
             )?;
             actions.prologue.push(Action::Call(Call {
                 callee: start,
                 views: vec![output.clone()],
                 indices: Vec::new(),
             }));
-            actions.epilogue.push(Action::Call(Call {
-                callee: finish,
+            finish = Some(Call {
+                callee: finish_callee,
                 views: vec![output.clone()],
                 indices: Vec::new(),
-            }));
+            });
         }
         if let Some(load) = chunk_load {
             let chunked_use = layer
@@ -811,7 +813,13 @@ fn build(
             actions.steps.push(Action::Call(call));
         }
 
-        push_stores(&mut actions, region, buffers, (&slots, &boxes), p)?;
+        push_stores(
+            &mut actions,
+            region,
+            buffers,
+            (&slots, &boxes),
+            (p, finish.as_ref()),
+        )?;
     }
     // What the next row band keeps of this one, once it is all computed.
     actions.steps.extend(
@@ -823,13 +831,15 @@ fn build(
 }
 
 /// The stores after layer `p`: its slots' boxes at every step, but a
-/// global pool's accumulator, stored once after the last step.
+/// global pool's accumulator, finished (`finish`, on channels `[c0, c1)`)
+/// and stored once after the last step, or with channel chunks at each
+/// step that completes some of its channels, those.
 fn push_stores(
     actions: &mut Actions,
     region: &StagedRegion,
     buffers: &Buffers,
     (slots, boxes): (&[SlotKey], &HashMap<SlotKey, PerStep>),
-    p: usize,
+    (p, finish): (usize, Option<&Call>),
 ) -> Result<(), String> {
     let plan = &region.plan;
     let steps = plan.steps.len();
@@ -859,11 +869,30 @@ fn push_stores(
             per_step,
             (&buffer, &origin),
         );
-        if accumulator {
-            // Stored once, after the finishing kernel.
-            if per_step[..steps - 1].iter().any(Option::is_some) {
-                return Err("an accumulator is stored before the last step".into());
-            }
+        let finish = || {
+            finish
+                .cloned()
+                .ok_or("an accumulator has no finishing kernel")
+        };
+        if accumulator && per_step[..steps - 1].iter().any(Option::is_some) {
+            // Channel chunks complete at different steps: each step
+            // finishes and stores the channels it completes.
+            let channels = |end: fn(&Region) -> i64| {
+                Cell::new(per_step.iter().map(|r| r.as_ref().map_or(0, end)).collect())
+            };
+            let mut call = finish()?;
+            call.indices = vec![
+                Arg::Cell(channels(|r| r.c.start)),
+                Arg::Cell(channels(|r| r.c.end)),
+            ];
+            actions.steps.push(Action::Call(call));
+            actions.steps.push(Action::Dma(dma));
+        } else if accumulator {
+            // The whole accumulator, once, after the last step.
+            let mut call = finish()?;
+            let channels = plan.tensors[t].dims.c;
+            call.indices = vec![Arg::Cell(Cell::Const(0)), Arg::Cell(Cell::Const(channels))];
+            actions.epilogue.push(Action::Call(call));
             let mut last = dma;
             for c in [
                 &mut last.dst.1,
