@@ -98,6 +98,10 @@ pub fn trials() -> Vec<Trial> {
             "global_pools_finish_chunk_by_chunk",
             global_pools_finish_chunk_by_chunk,
         ),
+        check(
+            "chunks_keep_weights_for_their_sweep",
+            chunks_keep_weights_for_their_sweep,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -909,6 +913,48 @@ fn global_pools_finish_chunk_by_chunk() -> Result<(), Failed> {
         assert!(
             steps.len() == 1 && steps[0] >= 16,
             "{scratchpad}: one region in chunks, got steps {steps:?}"
+        );
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
+}
+
+/// A 3x3 convolution of 64 channels on 32x32 and a relu. At 48, 56 and
+/// 64 KiB the layer schedule cuts the output channels into 2 chunks
+/// outside 3 or 4 spatial tiles, and keeps the weights of each chunk's
+/// first 2 or 5 channels for the chunk's sweep: loaded with the other
+/// channels' at its first tile, then only the others'. The input streams
+/// in chunks of input channels, into which the kept channels' kernel
+/// accumulates too. Every region is staged, the counted bytes equal the
+/// prediction (less than streaming every weight at every tile) and the
+/// output the reference's.
+fn chunks_keep_weights_for_their_sweep() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x64x32x32xf32>) -> tensor<1x64x32x32xf32> {
+  %w = df.param "w" : tensor<64x64x3x3xf32>
+  %b = df.param "b" : tensor<64xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x64x32x32xf32>, tensor<64x64x3x3xf32>, tensor<64xf32>) -> tensor<1x64x32x32xf32>
+  %r = df.activation relu %c : tensor<1x64x32x32xf32>
+  return %r : tensor<1x64x32x32xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 15 };
+    let input = random_input(&[1, 64, 32, 32], 15, 0);
+    for scratchpad in [48 << 10, 56 << 10, 64 << 10] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy: Strategy::Layer,
+            ..CompileOptions::default()
+        };
+        let (steps, predicted) = staged_steps(text, &options)?;
+        let weights = 64 * 64 * 9 * 4 + 64 * 4;
+        assert!(
+            steps.len() == 1 && steps[0] >= 6,
+            "{scratchpad}: one region in chunks of tiles, got steps {steps:?}"
+        );
+        assert!(
+            predicted.weight > weights && predicted.weight < steps[0] as u64 / 2 * weights,
+            "{scratchpad}: each chunk should keep some weights for its sweep: {predicted:?}"
         );
         every_region_staged(text, options, &params, vec![input.clone()])?;
     }

@@ -83,7 +83,9 @@ pub struct StagedWeight {
     /// The first [`StagedLayer::resident_channels`] output channels' slices,
     /// loaded before the first step and kept, when the layer keeps some but
     /// not all of its weights on chip (`buffer` then holds the streamed
-    /// slices of the others).
+    /// slices of the others); or the first
+    /// [`StagedLayer::swept_channels`] of a chunk's, loaded at its first
+    /// tile and kept for its sweep.
     pub resident: Option<TileBuffer>,
 }
 
@@ -148,6 +150,11 @@ pub struct StagedLayer {
     /// The output channels `[0, r)` whose weights stay on chip for all
     /// steps (all of them when resident, none when streamed).
     pub resident_channels: i64,
+    /// With channel chunks outside the spatial tiles, how many of each
+    /// chunk's first output channels have their weights loaded at the
+    /// chunk's first tile into [`StagedWeight::resident`] and kept for the
+    /// rest of its sweep (see [`TilePlan::swept_channels`]).
+    pub swept_channels: i64,
     /// Runs whole: the op's own kernel on arena buffers of its tensors'
     /// shapes, in a region of one step (see [`runs_whole`]), for a layer
     /// without a tile kernel.
@@ -401,7 +408,8 @@ impl Links<'_, '_, '_, '_> {
             .enumerate()
             .map(|(p, &node)| {
                 let whole = whole.iter().any(|(n, _)| *n == node);
-                self.layer(node, &plan, plan.resident_channels[p], whole)
+                let kept = (plan.resident_channels[p], plan.swept_channels[p]);
+                self.layer(node, &plan, kept, whole)
             })
             .collect::<Result<Vec<_>, _>>()?;
         for (p, layer) in layers.iter_mut().enumerate() {
@@ -410,6 +418,13 @@ impl Links<'_, '_, '_, '_> {
                 OpKind::Concat { dim: Dim::C }
             ) {
                 load_into_output(&plan, p, layer);
+            }
+            if layer.swept_channels > 0 && !sweeps_as_planned(&plan, p, layer) {
+                return Err(format!(
+                    "the plan loads {}'s weights kept for its chunks' sweeps in other ranges \
+                     than its chunks' first tiles and the rest at the others",
+                    self.graph.nodes[layer.node].label
+                ));
             }
         }
         if plan.tiles[2] > 1 {
@@ -507,11 +522,14 @@ impl Links<'_, '_, '_, '_> {
             })
     }
 
+    /// Layer `node` of `plan`, which keeps the weights of its first
+    /// `resident_channels` output channels for all steps and of the first
+    /// `swept_channels` of each chunk for the chunk's sweep.
     fn layer(
         &self,
         node: NodeId,
         plan: &TilePlan,
-        resident_channels: i64,
+        (resident_channels, swept_channels): (i64, i64),
         whole: bool,
     ) -> Result<StagedLayer, String> {
         let step = self.step_of[node].ok_or("a layer is not a forward op")?;
@@ -590,6 +608,14 @@ impl Links<'_, '_, '_, '_> {
             (!whole && (1..=chunk_uses).contains(&streamed.len()) && single_input && chunkable)
                 .then(|| streamed[0]);
         let chunked_also = streamed.get(1).copied().filter(|_| chunked.is_some());
+        if swept_channels > 0 && (whole || !sliced || depthwise) {
+            return Err(format!(
+                "{} keeps the weights of its chunks' first {swept_channels} output channels \
+                 for their sweeps, which is lowered only for a layer without groups that \
+                 streams its weights by output channel",
+                graph_node.label
+            ));
+        }
         if depthwise && chunked.is_some() && partial {
             return Err(format!(
                 "{} is a depthwise convolution whose input is streamed in chunks and that \
@@ -627,9 +653,14 @@ impl Links<'_, '_, '_, '_> {
                 if chunk_filter {
                     buffer_shape[1] = buffer_shape[1].min(STREAM_CHANNELS);
                 }
-                let resident = partial.then(|| TileBuffer {
+                let kept = if partial {
+                    resident_channels
+                } else {
+                    swept_channels
+                };
+                let resident = (kept > 0 && kept < out_channels).then(|| TileBuffer {
                     offset: 0,
-                    shape: std::iter::once(resident_channels)
+                    shape: std::iter::once(kept)
                         .chain(shape_tail(&self.program.values[value].shape))
                         .collect(),
                 });
@@ -687,6 +718,7 @@ impl Links<'_, '_, '_, '_> {
             depthwise,
             weight_channels: weight_channels(plan, node, out_channels, &weight_elements)?,
             resident_channels,
+            swept_channels,
         })
     }
 }
@@ -714,6 +746,30 @@ fn load_into_output(plan: &TilePlan, p: usize, layer: &mut StagedLayer) {
         }
         first += channels;
     }
+}
+
+/// Whether the plan loads the weights of `layer` (at position `p`), which
+/// keeps its chunks' first channels for their sweeps, as the emitter
+/// assumes: at a sweep's first tile all the channels the step computes, at
+/// its other tiles those after the kept ones.
+fn sweeps_as_planned(plan: &TilePlan, p: usize, layer: &StagedLayer) -> bool {
+    plan.steps
+        .iter()
+        .zip(&layer.weight_channels)
+        .all(|(step, &loaded)| {
+            let c = step.layers[p].computes.c;
+            let kept_to = c.start.max(c.end.min(c.start + layer.swept_channels));
+            let expected = if c.is_empty() {
+                (0, 0)
+            } else if step.tile[..2] == [0, 0] {
+                (c.start, c.end)
+            } else if kept_to < c.end {
+                (kept_to, c.end)
+            } else {
+                (0, 0)
+            };
+            loaded == expected
+        })
 }
 
 /// Whether box `inner` lies in box `outer`.
@@ -1282,6 +1338,7 @@ mod tests {
             depthwise: false,
             weight_channels: Vec::new(),
             resident_channels: 0,
+            swept_channels: 0,
             whole: false,
         }
     }

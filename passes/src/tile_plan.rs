@@ -44,10 +44,16 @@
 //!   prologue; the other channels are streamed, at every step the layer runs
 //!   in, even where it computes nothing (an output smaller than the
 //!   reference can have empty pieces). [`plan`] takes what the evaluation
-//!   keeps; [`plan_with_weights`] all or nothing. Weights the model keeps
-//!   one chunk at a time for a sweep (a layer of the chunk loop with chunks
-//!   outside), or in part for a layer whose chunks' channel windows
-//!   overlap, are [`Unsupported::UnplannedResidency`].
+//!   keeps; [`plan_with_weights`] all or nothing;
+//! - weights the model keeps one chunk at a time for a sweep (a layer of
+//!   the chunk loop with chunks outside): each chunk's first
+//!   [`TilePlan::swept_channels`] output channels load with the others at
+//!   the chunk's first tile and stay for its sweep, the other tiles load
+//!   the rest. Such weights with chunks of unequal sizes, and weights kept
+//!   in part for a layer whose chunks' channel windows overlap, are
+//!   [`Unsupported::UnplannedResidency`] (the model counts the part's
+//!   saving in proportion to its bytes, which whole channels match only
+//!   then).
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
 //! `stream_channels` channels and of weights one output channel at a time
@@ -111,14 +117,14 @@ pub enum Unsupported {
         /// What the plan does not follow.
         reason: &'static str,
     },
-    /// Weights kept on chip in a way the plan does not follow: one chunk's
-    /// at a time for a sweep of the spatial tiles (channel chunks outside),
-    /// or part of a layer whose chunks' channel windows overlap (the model
-    /// counts the part's saving in proportion to its bytes).
+    /// Weights kept on chip in a way the plan does not follow: a chunk's
+    /// for its sweep of the spatial tiles when the chunks differ in size or
+    /// overlap, or part of a layer whose chunks' channel windows overlap
+    /// (the model counts the part's saving in proportion to its bytes).
     #[error(
-        "{resident} of {total} weight bytes kept on chip per channel chunk, or in part for a \
-         layer whose chunks overlap; only whole or partial residency for all steps of \
-         disjoint chunks is planned"
+        "{resident} of {total} weight bytes kept on chip per channel chunk of unequal or \
+         overlapping chunks; residency for all steps, or per sweep of equal disjoint chunks, \
+         is planned"
     )]
     UnplannedResidency {
         /// Bytes the evaluation keeps resident.
@@ -294,6 +300,11 @@ pub struct TilePlan {
     /// whose weights are loaded in the prologue and stay on chip: none when
     /// streamed, all when resident.
     pub resident_channels: Vec<i64>,
+    /// Per layer, with channel chunks outside the spatial tiles: how many
+    /// of each chunk's first output channels have their weights loaded at
+    /// the chunk's first tile (in the same transfer as the others) and kept
+    /// for the rest of its sweep; the other tiles load the rest only.
+    pub swept_channels: Vec<i64>,
     /// The member nodes, in execution order: a topological order with the
     /// layers outside the chunk loop first (the cost model's phase 1).
     pub nodes: Vec<NodeId>,
@@ -341,10 +352,11 @@ impl TilePlan {
 }
 
 /// The plan of `tiling` with the weights the cost model keeps on chip
-/// under `config`, layer by layer (whole output channels). Weights kept
-/// per channel chunk for a sweep (a chunk-dependent layer with channel
-/// chunks outside) are [`Unsupported::UnplannedResidency`]. The plan does not
-/// check that the tiling fits the capacity (the evaluation says so).
+/// under `config`, layer by layer (whole output channels): for all steps,
+/// or per channel chunk for its sweep (a chunk-dependent layer with channel
+/// chunks outside, whose chunks must be equal; see
+/// [`Unsupported::UnplannedResidency`]). The plan does not check that the
+/// tiling fits the capacity (the evaluation says so).
 pub fn plan(
     model: &GroupModel,
     tiling: &Tiling,
@@ -360,29 +372,38 @@ pub fn plan(
     let mut scratch = Scratch::default();
     let evaluation = model.evaluate_with(tiling, chans, rows, cols, config, &mut scratch);
     let per_sweep = chans.count > 1 && tiling.order == LoopOrder::ChannelOuter;
-    let resident = model
-        .members
-        .iter()
-        .enumerate()
-        .map(|(m, member)| {
-            let taken = scratch.resident_by_member[m];
-            let overlapping = chans.new_sum[member.output] != member.out_channels;
-            let part = taken > 0 && taken < member.weight_bytes;
-            if taken > 0 && chunks.phase2[m] && (per_sweep || (part && overlapping)) {
-                return Err(Unsupported::UnplannedResidency {
-                    resident: evaluation.resident_weights,
-                    total: model.weight_bytes(),
-                });
-            }
-            Ok(if taken >= member.weight_bytes {
-                member.out_channels
-            } else {
-                // Whole channels (the model keeps them so).
-                (taken * member.out_channels.max(1) as u64 / member.weight_bytes.max(1)) as i64
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    build(model, tiling, &analysis, resident)
+    let mut resident = vec![0; model.members.len()];
+    let mut swept = vec![0; model.members.len()];
+    for (m, member) in model.members.iter().enumerate() {
+        let taken = scratch.resident_by_member[m];
+        let overlapping = chans.new_sum[member.output] != member.out_channels;
+        let part = taken > 0 && taken < member.weight_bytes;
+        // The model counts a chunk's kept channels as a share of its slice,
+        // which whole channels match only when the chunks are all alike.
+        let chunk = chans.window_max[member.output];
+        let uneven = chunk <= 0 || member.out_channels % chunk != 0;
+        let unplanned = (part && overlapping) || (per_sweep && (overlapping || uneven));
+        if taken > 0 && chunks.phase2[m] && unplanned {
+            return Err(Unsupported::UnplannedResidency {
+                resident: evaluation.resident_weights,
+                total: model.weight_bytes(),
+            });
+        }
+        // Whole channels (the model keeps them so).
+        let channels = if taken >= member.weight_bytes {
+            member.out_channels
+        } else {
+            (taken * member.out_channels.max(1) as u64 / member.weight_bytes.max(1)) as i64
+        };
+        if taken > 0 && chunks.phase2[m] && per_sweep {
+            // The model keeps this many of each chunk's channels (its
+            // footprint is a chunk's slice) for the chunk's sweep.
+            swept[m] = channels;
+        } else {
+            resident[m] = channels;
+        }
+    }
+    build(model, tiling, &analysis, resident, swept)
 }
 
 /// The plan of `tiling` with weights handled as `weights` (whatever the
@@ -401,7 +422,14 @@ pub fn plan_with_weights(
             WeightMode::Streamed | WeightMode::Partial => 0,
         })
         .collect();
-    build(model, tiling, &Analysis::new(model, tiling), resident)
+    let swept = vec![0; model.members.len()];
+    build(
+        model,
+        tiling,
+        &Analysis::new(model, tiling),
+        resident,
+        swept,
+    )
 }
 
 /// The per-dimension statistics of a tiling and its chunk plan, computed
@@ -649,12 +677,15 @@ fn region(dims: Dims, c: Interval, h: Interval, w: Interval) -> Region {
 }
 
 /// The plan of `tiling` with the first `resident[m]` output channels of
-/// member `m`'s weights kept on chip.
+/// member `m`'s weights kept on chip, and the first `swept[m]` of each of
+/// its chunks' output channels kept for the chunk's sweep (channel chunks
+/// outside the spatial tiles).
 fn build(
     model: &GroupModel,
     tiling: &Tiling,
     analysis: &Analysis,
     resident: Vec<i64>,
+    swept: Vec<i64>,
 ) -> Result<TilePlan, Unsupported> {
     let graph = model.graph();
     let mut s = Structure::new(model);
@@ -900,7 +931,12 @@ fn build(
                 // but the channels kept on chip.
                 let all = Interval::new(0, s.tensors[out].dims.c);
                 let channels = if phase2(m) { c.need[out][k] } else { all };
-                let streamed = Interval::new(channels.start.max(resident[m]), channels.end);
+                let mut streamed = Interval::new(channels.start.max(resident[m]), channels.end);
+                // The chunk's kept channels load with its sweep's first
+                // tile, in the same transfer as the others.
+                if (r, col) != (0, 0) {
+                    streamed.start = streamed.start.max(channels.start + swept[m]);
+                }
                 if !streamed.is_empty() {
                     let whole = streamed == all;
                     transfers.extend(weight_transfers(m, p, (!whole).then_some(streamed)));
@@ -967,6 +1003,7 @@ fn build(
         tiling: *tiling,
         weights,
         resident_channels: exec.iter().map(|&m| resident[m]).collect(),
+        swept_channels: exec.iter().map(|&m| swept[m]).collect(),
         nodes: exec.iter().map(|&m| s.members[m].node).collect(),
         in_chunk_loop: exec.iter().map(|&m| phase2(m)).collect(),
         tensors: s.tensors,

@@ -643,9 +643,29 @@ fn build(
             None
         };
         // A layer that keeps some channels' weights computes those from
-        // the kept buffers (whole views), the others slice by slice.
+        // the kept buffers, the others slice by slice: the first `kept`
+        // channels for all steps (whole views), or the first `swept` of
+        // each chunk for its sweep (views of a chunk's first channels).
         let kept = layer.resident_channels;
-        let kept_call = if kept > 0 && streamed {
+        let swept = layer.swept_channels;
+        let (kept_from, kept_to): (Cell, Cell) = if swept > 0 {
+            (
+                cell(&|s| frame_of(s).c.start),
+                cell(&|s| {
+                    let c = frame_of(s).c;
+                    c.start.max(c.end.min(c.start + swept))
+                }),
+            )
+        } else {
+            (
+                cell(&|s| frame_of(s).c.start),
+                cell(&|s| {
+                    let c = frame_of(s).c;
+                    c.start.max(c.end.min(kept))
+                }),
+            )
+        };
+        let kept_call = if (kept > 0 && streamed) || swept > 0 {
             let mut kept_views = views.clone();
             let mut kept_tile_views = tile_views.clone();
             for (v, source) in layer.operands.iter().enumerate() {
@@ -653,25 +673,25 @@ fn build(
                     kept_views[v] = layer.weights[k]
                         .resident
                         .clone()
-                        .ok_or("a partly resident weight has no kept buffer")?;
-                    kept_tile_views[v] = TileView::Whole;
+                        .ok_or("a partly kept weight has no kept buffer")?;
+                    kept_tile_views[v] = if swept > 0 {
+                        TileView::Slice
+                    } else {
+                        TileView::Whole
+                    };
                 }
             }
-            // The channels below `kept` of the step's frame.
-            let kept_to = cell(&|s| {
-                let c = frame_of(s).c;
-                c.start.max(c.end.min(kept))
-            });
-            let kept_from = cell(&|s| frame_of(s).c.start);
-            let mut kept_indices = vec![Arg::Cell(kept_from), Arg::Cell(kept_to)];
-            kept_indices.extend(
-                indices
-                    .iter()
-                    .enumerate()
-                    .skip(2)
-                    .filter(|(i, _)| !weight_indices.iter().any(|range| range.contains(i)))
-                    .map(|(_, arg)| arg.clone()),
-            );
+            let mut kept_indices = vec![Arg::Cell(kept_from.clone()), Arg::Cell(kept_to.clone())];
+            for (i, arg) in indices.iter().enumerate().skip(2) {
+                match weight_indices.iter().find(|range| range.contains(&i)) {
+                    // A view of a chunk's kept channels starts at the first.
+                    Some(range) if swept > 0 && range.start == i => {
+                        kept_indices.push(Arg::Cell(kept_from.clone()))
+                    }
+                    Some(_) => {}
+                    None => kept_indices.push(arg.clone()),
+                }
+            }
             let kernel = |library: &mut KernelLibrary, part| {
                 tile_kernel(
                     library,
@@ -699,6 +719,61 @@ fn build(
             Some(KeptCall { init, call })
         } else {
             None
+        };
+        // At a sweep's first tile, the weights of the chunk's kept channels
+        // load into the kept buffers (nothing at the other tiles).
+        let mut swept_loads = Vec::new();
+        if swept > 0 {
+            let first_tile = |s: usize| plan.steps[s].tile[..2] == [0, 0];
+            let kept_channels = |s: usize| {
+                let c = frame_of(s).c;
+                (c.start, c.start.max(c.end.min(c.start + swept)))
+            };
+            for weight in &layer.weights {
+                let buffer = weight
+                    .resident
+                    .as_ref()
+                    .ok_or("a weight kept for a sweep has no kept buffer")?;
+                // One output channel's whole slice (`buffer` may hold a
+                // chunk of its input channels only).
+                let slice = (buffer.bytes() / buffer.shape[0].max(1) as u64) as i64;
+                let param = buffers.plan.offsets[weight.value] as i64;
+                swept_loads.push(Dma {
+                    kind: DmaKind::Weight,
+                    dst: (Base::Arena, Cell::Const(buffer.offset as i64)),
+                    src: (Base::Params, cell(&|s| param + kept_channels(s).0 * slice)),
+                    planes: Cell::Const(1),
+                    rows: Cell::Const(1),
+                    row: cell(&|s| {
+                        let (from, to) = kept_channels(s);
+                        if first_tile(s) {
+                            (to - from) * slice
+                        } else {
+                            0
+                        }
+                    }),
+                    dst_strides: (Cell::Const(0), Cell::Const(0)),
+                    src_strides: (Cell::Const(0), Cell::Const(0)),
+                });
+            }
+        }
+        actions
+            .steps
+            .extend(swept_loads.into_iter().map(Action::Dma));
+        // Such a layer's slices are the rest of the channels it loads.
+        let groups = if swept > 0 {
+            let streamed = |s: usize| {
+                let (from, to) = layer.weight_channels[s];
+                let c = frame_of(s).c;
+                let from = from.max(c.start.max(c.end.min(c.start + swept)));
+                if from < to { (from, to) } else { (0, 0) }
+            };
+            ChannelGroups {
+                range: (cell(&|s| streamed(s).0), cell(&|s| streamed(s).1)),
+                ..groups
+            }
+        } else {
+            groups
         };
         let call = Call {
             callee,

@@ -804,25 +804,36 @@ fn check_data_flow(g: &LayerGraph, p: &TilePlan) {
     }
 }
 
-/// The plan's bytes against the evaluation under `config`.
-fn check_against_model(p: &TilePlan, e: &Evaluation, total_weights: u64) {
+/// The plan's bytes against the evaluation of `model` under `config`.
+fn check_against_model(model: &GroupModel, p: &TilePlan, e: &Evaluation) {
+    let total_weights = model.weight_bytes();
     let traffic = p.traffic();
     assert_eq!(traffic.input, e.traffic.input, "input");
     assert_eq!(traffic.output, e.traffic.output, "output");
+    // What a chunk keeps for its sweep: its first channels' weights.
+    let swept: u64 = p
+        .nodes
+        .iter()
+        .zip(&p.swept_channels)
+        .map(|(&node, &channels)| {
+            let member = model.members.iter().find(|m| m.node == node).unwrap();
+            channels as u64 * member.weight_bytes / member.out_channels.max(1) as u64
+        })
+        .sum();
     match p.weights {
-        WeightMode::Streamed => assert_eq!(e.resident_weights, 0),
+        WeightMode::Streamed => assert_eq!(e.resident_weights, swept),
         WeightMode::Resident => assert_eq!(e.resident_weights, total_weights),
         WeightMode::Partial => {
             assert!(e.resident_weights > 0 && e.resident_weights < total_weights)
         }
     }
-    // The prologue loads what stays on chip.
+    // The prologue loads what stays on chip for all steps.
     let kept: u64 = p.prologue.iter().map(|t| t.bytes).sum();
-    assert_eq!(kept, e.resident_weights);
+    assert_eq!(kept + swept, e.resident_weights);
     assert_eq!(
         traffic.weight, e.traffic.weight,
-        "weight: {:?} tiles {:?} resident {:?}",
-        p.tiling, p.tiles, p.resident_channels
+        "weight: {:?} tiles {:?} resident {:?} swept {:?}",
+        p.tiling, p.tiles, p.resident_channels, p.swept_channels
     );
 }
 
@@ -883,7 +894,7 @@ fn plans_match_the_model_on_random_groups() {
                             let e = model.evaluate_tiling(&t, &config);
                             match plan(&model, &t, &config) {
                                 Ok(p) => {
-                                    check_against_model(&p, &e, total);
+                                    check_against_model(&model, &p, &e);
                                     planned += 1;
                                 }
                                 Err(Unsupported::UnplannedResidency { resident, .. }) => {
@@ -923,7 +934,7 @@ fn plans_match_the_model_on_random_groups() {
                                 assert_eq!(streamed.traffic().output, e.traffic.output);
                                 match plan(&model, &t, &config) {
                                     Ok(p) => {
-                                        check_against_model(&p, &e, total);
+                                        check_against_model(&model, &p, &e);
                                         chunked += 1;
                                     }
                                     Err(Unsupported::UnplannedResidency { .. }) => partial += 1,
@@ -1001,7 +1012,7 @@ fn cached_overlaps_match_the_model_and_keep_what_is_read() {
                             let config = CostConfig::new(capacity);
                             let e = model.evaluate_tiling(&t, &config);
                             let p = plan(&model, &t, &config).unwrap();
-                            check_against_model(&p, &e, model.weight_bytes());
+                            check_against_model(&model, &p, &e);
                             planned += 1;
                         }
                     }
