@@ -648,23 +648,14 @@ fn build(
         // each chunk for its sweep (views of a chunk's first channels).
         let kept = layer.resident_channels;
         let swept = layer.swept_channels;
-        let (kept_from, kept_to): (Cell, Cell) = if swept > 0 {
-            (
-                cell(&|s| frame_of(s).c.start),
-                cell(&|s| {
-                    let c = frame_of(s).c;
-                    c.start.max(c.end.min(c.start + swept))
-                }),
-            )
-        } else {
-            (
-                cell(&|s| frame_of(s).c.start),
-                cell(&|s| {
-                    let c = frame_of(s).c;
-                    c.start.max(c.end.min(kept))
-                }),
-            )
+        // The channels of the step's frame computed from kept weights.
+        let kept_range = |s: usize| {
+            let c = frame_of(s).c;
+            let end = if swept > 0 { c.start + swept } else { kept };
+            (c.start, c.start.max(c.end.min(end)))
         };
+        let kept_from = cell(&|s| kept_range(s).0);
+        let kept_to = cell(&|s| kept_range(s).1);
         let kept_call = if (kept > 0 && streamed) || swept > 0 {
             let mut kept_views = views.clone();
             let mut kept_tile_views = tile_views.clone();
@@ -725,10 +716,6 @@ fn build(
         let mut swept_loads = Vec::new();
         if swept > 0 {
             let first_tile = |s: usize| plan.steps[s].tile[..2] == [0, 0];
-            let kept_channels = |s: usize| {
-                let c = frame_of(s).c;
-                (c.start, c.start.max(c.end.min(c.start + swept)))
-            };
             for weight in &layer.weights {
                 let buffer = weight
                     .resident
@@ -741,11 +728,11 @@ fn build(
                 swept_loads.push(Dma {
                     kind: DmaKind::Weight,
                     dst: (Base::Arena, Cell::Const(buffer.offset as i64)),
-                    src: (Base::Params, cell(&|s| param + kept_channels(s).0 * slice)),
+                    src: (Base::Params, cell(&|s| param + kept_range(s).0 * slice)),
                     planes: Cell::Const(1),
                     rows: Cell::Const(1),
                     row: cell(&|s| {
-                        let (from, to) = kept_channels(s);
+                        let (from, to) = kept_range(s);
                         if first_tile(s) {
                             (to - from) * slice
                         } else {
@@ -764,8 +751,7 @@ fn build(
         let groups = if swept > 0 {
             let streamed = |s: usize| {
                 let (from, to) = layer.weight_channels[s];
-                let c = frame_of(s).c;
-                let from = from.max(c.start.max(c.end.min(c.start + swept)));
+                let from = from.max(kept_range(s).1);
                 if from < to { (from, to) } else { (0, 0) }
             };
             ChannelGroups {
