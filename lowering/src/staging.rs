@@ -171,6 +171,19 @@ impl StagedLayer {
     pub fn chunks(&self, u: usize) -> bool {
         self.chunked == Some(u) || self.chunked_also == Some(u)
     }
+
+    /// Of the output channels `frame` a step computes, those `[from, to)`
+    /// whose weights are kept on chip: the first
+    /// [`StagedLayer::resident_channels`] for all steps, or the chunk's
+    /// first [`StagedLayer::swept_channels`] for its sweep.
+    pub fn kept_channels(&self, frame: Interval) -> (i64, i64) {
+        let end = if self.swept_channels > 0 {
+            frame.start + self.swept_channels
+        } else {
+            self.resident_channels
+        };
+        (frame.start, frame.start.max(frame.end.min(end)))
+    }
 }
 
 /// A plan tensor of a staged region.
@@ -758,10 +771,10 @@ fn sweeps_as_planned(plan: &TilePlan, p: usize, layer: &StagedLayer) -> bool {
         .zip(&layer.weight_channels)
         .all(|(step, &loaded)| {
             let c = step.layers[p].computes.c;
-            let kept_to = c.start.max(c.end.min(c.start + layer.swept_channels));
+            let (_, kept_to) = layer.kept_channels(c);
             let expected = if c.is_empty() {
                 (0, 0)
-            } else if step.tile[..2] == [0, 0] {
+            } else if step.opens_sweep() {
                 (c.start, c.end)
             } else if kept_to < c.end {
                 (kept_to, c.end)

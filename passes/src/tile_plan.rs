@@ -324,6 +324,14 @@ pub struct TilePlan {
     pub steps: Vec<Step>,
 }
 
+impl Step {
+    /// Whether the step is its chunk's first spatial tile: with channel
+    /// chunks outside the spatial tiles, where the chunk's sweep starts.
+    pub fn opens_sweep(&self) -> bool {
+        self.tile[..2] == [0, 0]
+    }
+}
+
 impl TilePlan {
     /// Every transfer: the prologue's, then each step's.
     pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {

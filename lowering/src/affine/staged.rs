@@ -648,15 +648,10 @@ fn build(
         // each chunk for its sweep (views of a chunk's first channels).
         let kept = layer.resident_channels;
         let swept = layer.swept_channels;
-        // The channels of the step's frame computed from kept weights.
-        let kept_range = |s: usize| {
-            let c = frame_of(s).c;
-            let end = if swept > 0 { c.start + swept } else { kept };
-            (c.start, c.start.max(c.end.min(end)))
-        };
-        let kept_from = cell(&|s| kept_range(s).0);
-        let kept_to = cell(&|s| kept_range(s).1);
+        let kept_range = |s: usize| layer.kept_channels(frame_of(s).c);
         let kept_call = if (kept > 0 && streamed) || swept > 0 {
+            let kept_from = cell(&|s| kept_range(s).0);
+            let kept_to = cell(&|s| kept_range(s).1);
             let mut kept_views = views.clone();
             let mut kept_tile_views = tile_views.clone();
             for (v, source) in layer.operands.iter().enumerate() {
@@ -672,7 +667,7 @@ fn build(
                     };
                 }
             }
-            let mut kept_indices = vec![Arg::Cell(kept_from.clone()), Arg::Cell(kept_to.clone())];
+            let mut kept_indices = vec![Arg::Cell(kept_from.clone()), Arg::Cell(kept_to)];
             for (i, arg) in indices.iter().enumerate().skip(2) {
                 match weight_indices.iter().find(|range| range.contains(&i)) {
                     // A view of a chunk's kept channels starts at the first.
@@ -715,7 +710,6 @@ fn build(
         // load into the kept buffers (nothing at the other tiles).
         let mut swept_loads = Vec::new();
         if swept > 0 {
-            let first_tile = |s: usize| plan.steps[s].tile[..2] == [0, 0];
             for weight in &layer.weights {
                 let buffer = weight
                     .resident
@@ -733,7 +727,7 @@ fn build(
                     rows: Cell::Const(1),
                     row: cell(&|s| {
                         let (from, to) = kept_range(s);
-                        if first_tile(s) {
+                        if plan.steps[s].opens_sweep() {
                             (to - from) * slice
                         } else {
                             0
