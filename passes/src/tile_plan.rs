@@ -23,9 +23,12 @@
 //!   buffer from the tile before in the same band (cached columns, or rows
 //!   with one column tile), and with rows cached over several column tiles
 //!   a line buffer ([`PlanTensor::line`]) that each band fills for the next.
-//!   Not with channel chunks, and only where what a tile keeps lies in the
-//!   last window before it (and, for a line buffer, column windows
-//!   advance);
+//!   With channel chunks outside the spatial tiles, each chunk's sweep
+//!   starts afresh; with chunks inside, the moves happen at a tile's first
+//!   chunk, and only windows whose channels are the same at every chunk
+//!   are planned (phase 1's results and inputs, which is what the schedules
+//!   cache). Only where what a tile keeps lies in the last window before it
+//!   (and, for a line buffer, column windows advance);
 //! - channel chunks in either loop order (row tiles outside column tiles).
 //!   With chunks inside the spatial tiles, the layers whose region does not
 //!   depend on the chunk (the model's phase 1) run at a tile's first chunk
@@ -170,9 +173,10 @@ pub struct PlanTensor {
     pub cached: bool,
     /// With rows cached over several column tiles: the box of its line
     /// buffer, which keeps the rows the next row band shares with this one
-    /// for every column: the window's channels, rows `[0, overlap)` (the
-    /// largest overlap, counted from the first kept row) and the columns of
-    /// all its windows.
+    /// for every column: the widest chunk's channels (a channel's place in
+    /// the line is its place in the step's window), rows `[0, overlap)`
+    /// (the largest overlap, counted from the first kept row) and the
+    /// columns of all its windows.
     pub line: Option<Region>,
 }
 
@@ -719,15 +723,6 @@ fn build(
     for (t, tensor) in s.tensors.iter_mut().enumerate() {
         tensor.cached = !tensor.accumulator && overlap_dim(t).is_some();
     }
-    if chans.count > 1
-        && let Some(t) = (0..s.tensors.len()).find(|&t| s.tensors[t].cached)
-    {
-        return Err(Unsupported::CachedOverlap {
-            dim: overlap_dim(t).unwrap_or(Dim::H),
-            value: s.tensors[t].value,
-            reason: "with channel chunks, only recomputed overlaps are planned",
-        });
-    }
     let phase2 = |m: usize| chunks.phase2[m];
     // With chunks inside the spatial tiles, phase 1 runs at a tile's first
     // chunk only and what it computes and loads stays on chip.
@@ -753,6 +748,20 @@ fn build(
     c.check(&s, chans)?;
     h.check(&s, rows)?;
     w.check(&s, cols)?;
+    // With chunks inside the spatial tiles, a cached buffer carries its
+    // window from tile to tile for every chunk at once: only a window
+    // whose channels are the same at every chunk is planned (the model
+    // would keep every chunk's channels).
+    if chunks_inside
+        && let Some(t) = (0..s.tensors.len())
+            .find(|&t| s.tensors[t].cached && c.need[t].iter().any(|k| *k != c.need[t][0]))
+    {
+        return Err(Unsupported::CachedOverlap {
+            dim: overlap_dim(t).unwrap_or(Dim::H),
+            value: s.tensors[t].value,
+            reason: "its channels change with the chunk inside the spatial tiles",
+        });
+    }
     // What a tile keeps must lie in the last window before it (the moves
     // carry it from there).
     for (t, tensor) in s.tensors.iter_mut().enumerate() {
@@ -774,9 +783,13 @@ fn build(
             }
         }
         if line {
+            // Channels as many as the widest chunk's window holds, at their
+            // place in the window (the same at every chunk but with chunks
+            // outside, whose sweeps each use the buffer alone).
+            let widest = c.need[t].iter().copied().max_by_key(Interval::len);
             tensor.line = Some(Region {
                 n: Interval::full(tensor.dims.n),
-                c: c.need[t][0],
+                c: widest.unwrap_or(Interval::EMPTY),
                 h: Interval::new(0, h.overlap(t)),
                 w: w.need[t]
                     .iter()
@@ -992,7 +1005,13 @@ fn build(
                 reads,
             });
         }
-        let moves = cached_moves(&s.tensors, [&c, &h, &w], [r, col]);
+        // With chunks inside, the cached windows hold phase 1's results
+        // and inputs, which move once per tile, at its first chunk.
+        let moves = if chunks_inside && k > 0 {
+            Vec::new()
+        } else {
+            cached_moves(&s.tensors, [&c, &h, &w], [r, col, k])
+        };
         steps.push(Step {
             tile: [r, col, k],
             reference: Region {
@@ -1021,9 +1040,10 @@ fn build(
     })
 }
 
-/// The on-chip moves of the cached tensors at step `(r, col)` (channel
-/// chunks are not planned with cached overlaps): a window shifts what it
-/// shares with the window before it in the same row band (cached columns),
+/// The on-chip moves of the cached tensors at step `(r, col)` of chunk `k`
+/// (with chunks outside, each chunk's sweep of the tiles starts afresh): a
+/// window shifts what it shares with the window before it in the same row
+/// band (cached columns),
 /// or in the row band before when there is one column tile (cached rows);
 /// with several column tiles, the rows shared with the band before come
 /// from the line buffer, where that band saved them: each tile the columns
@@ -1032,7 +1052,7 @@ fn build(
 fn cached_moves(
     tensors: &[PlanTensor],
     [c, h, w]: [&DimWindows; 3],
-    [r, col]: [usize; 2],
+    [r, col, k]: [usize; 3],
 ) -> Vec<Move> {
     let mut shifts = Vec::new();
     let mut restores = Vec::new();
@@ -1044,7 +1064,7 @@ fn cached_moves(
         windows[i + 1..].iter().find(|w| !w.is_empty())
     }
     for (t, tensor) in tensors.iter().enumerate() {
-        let boxed = |rows: Interval, cols: Interval| region(tensor.dims, c.need[t][0], rows, cols);
+        let boxed = |rows: Interval, cols: Interval| region(tensor.dims, c.need[t][k], rows, cols);
         let (rows, cols) = (h.need[t][r], w.need[t][col]);
         if !tensor.cached || boxed(rows, cols).is_empty() {
             continue;

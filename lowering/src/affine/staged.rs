@@ -1277,9 +1277,15 @@ fn move_dmas(region: &StagedRegion, kind: MoveKind) -> Result<Vec<Dma>, String> 
             else {
                 return Err("a line buffer move of a tensor without one".to_string());
             };
-            // Line row 0 holds the box's first row.
-            let in_line: &dyn Fn(usize, &Region) -> (i64, i64, i64) = &|_, r| {
-                let origin = Region { h: r.h, ..line_box };
+            // Line row 0 holds the box's first row; a channel sits where it
+            // sits in the step's window.
+            let in_line: &dyn Fn(usize, &Region) -> (i64, i64, i64) = &|s, r| {
+                let c = plan.steps[s].regions[t].c;
+                let origin = Region {
+                    h: r.h,
+                    c,
+                    ..line_box
+                };
                 arena_box(line, &origin, r)
             };
             let line_side = (Base::Arena, in_line);
