@@ -99,6 +99,10 @@ pub fn trials() -> Vec<Trial> {
             global_pools_finish_chunk_by_chunk,
         ),
         check(
+            "cached_overlaps_cross_channel_chunks",
+            cached_overlaps_cross_channel_chunks,
+        ),
+        check(
             "chunks_keep_weights_for_their_sweep",
             chunks_keep_weights_for_their_sweep,
         ),
@@ -882,6 +886,68 @@ fn stage_all_stages_slow_regions() -> Result<(), Failed> {
         ..options
     };
     every_region_staged(&network.text, options, &params, vec![input])
+}
+
+/// Overlaps kept on chip (cached) in regions cut into channel chunks, as
+/// the dp schedule picks them for a 3x3 convolution of 16 to 64 channels on
+/// 32x32 (and a relu): at 12, 24 and 32 KiB with chunks outside the tiles,
+/// each chunk's sweep starting afresh (columns, both with line buffers,
+/// rows cached); at 16 KiB with chunks inside, the input's window moving at
+/// a tile's first chunk. Then a depthwise convolution after it at 48 KiB:
+/// the first convolution's output is cached with chunks inside, its window
+/// holding every chunk's channels. Every region is staged, the counted
+/// bytes equal the prediction and the output the reference's.
+fn cached_overlaps_cross_channel_chunks() -> Result<(), Failed> {
+    let conv = r#"  %w = df.param "w" : tensor<64x16x3x3xf32>
+  %b = df.param "b" : tensor<64xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x16x32x32xf32>, tensor<64x16x3x3xf32>, tensor<64xf32>) -> tensor<1x64x32x32xf32>
+  %r = df.activation relu %c : tensor<1x64x32x32xf32>
+"#;
+    let alone = format!(
+        "func.func @net(%x: tensor<1x16x32x32xf32>) -> tensor<1x64x32x32xf32> {{\n{conv}  \
+         return %r : tensor<1x64x32x32xf32>\n}}\n"
+    );
+    let depthwise = format!(
+        r#"func.func @net(%x: tensor<1x16x32x32xf32>) -> tensor<1x64x32x32xf32> {{
+{conv}  %wd = df.param "wd" : tensor<64x1x3x3xf32>
+  %bd = df.param "bd" : tensor<64xf32>
+  %d = df.conv2d %r, %wd, %bd strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] {{groups = 64 : i64}}
+      : (tensor<1x64x32x32xf32>, tensor<64x1x3x3xf32>, tensor<64xf32>) -> tensor<1x64x32x32xf32>
+  return %d : tensor<1x64x32x32xf32>
+}}
+"#
+    );
+    let params = weights::RandomParams { seed: 16 };
+    let input = random_input(&[1, 16, 32, 32], 16, 0);
+    // (network, KiB, chunks outside, line buffers)
+    let cases = [
+        (&alone, 12, true, false),
+        (&alone, 16, false, false),
+        (&alone, 24, true, true),
+        (&alone, 32, true, false),
+        (&depthwise, 48, false, false),
+    ];
+    for (text, kib, outside, lines) in cases {
+        let options = CompileOptions {
+            scratchpad: kib << 10,
+            strategy: Strategy::Dp,
+            // Their tiles are a few columns wide.
+            stage_all: true,
+            ..CompileOptions::default()
+        };
+        let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+        let summary = compiled.lowered.staging[0].clone();
+        assert!(
+            summary.as_ref().is_ok_and(|s| s.tiles[2] > 1
+                && s.chunks_outside == outside
+                && s.kept_windows > 0
+                && (s.line_buffers > 0) == lines),
+            "{kib} KiB: {summary:?}"
+        );
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
 }
 
 /// A 1x1 convolution, a relu and a global average pool, whose 256

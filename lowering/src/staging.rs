@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use deepfuse_passes::{
-    cost::{CostConfig, GroupModel},
+    cost::{CostConfig, GroupModel, LoopOrder},
     graph::{Dim, LayerGraph, NodeId, OpKind, from_ir},
     receptive_field::{Interval, Region},
     tile_plan::{self, TilePlan, TransferData, WeightMode},
@@ -232,6 +232,10 @@ pub enum RegionStaging {
 pub struct StagingSummary {
     /// Steps of the tile plan.
     pub steps: usize,
+    /// Row tiles, column tiles and channel chunks.
+    pub tiles: [usize; 3],
+    /// Channel chunks outside the spatial tiles (each chunk sweeps them).
+    pub chunks_outside: bool,
     /// Bytes of the arena its buffers span.
     pub arena_bytes: u64,
     /// Tensors whose windows keep their overlap between tiles (cached).
@@ -246,6 +250,8 @@ impl RegionStaging {
         match self {
             RegionStaging::Staged(region) => Ok(StagingSummary {
                 steps: region.plan.steps.len(),
+                tiles: region.plan.tiles,
+                chunks_outside: region.plan.tiling.order == LoopOrder::ChannelOuter,
                 arena_bytes: region.arena_bytes,
                 kept_windows: region.plan.tensors.iter().filter(|t| t.cached).count(),
                 line_buffers: region

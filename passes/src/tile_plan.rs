@@ -24,11 +24,11 @@
 //!   with one column tile), and with rows cached over several column tiles
 //!   a line buffer ([`PlanTensor::line`]) that each band fills for the next.
 //!   With channel chunks outside the spatial tiles, each chunk's sweep
-//!   starts afresh; with chunks inside, the moves happen at a tile's first
-//!   chunk, and only windows whose channels are the same at every chunk
-//!   are planned (phase 1's results and inputs, which is what the schedules
-//!   cache). Only where what a tile keeps lies in the last window before it
-//!   (and, for a line buffer, column windows advance);
+//!   starts afresh; with chunks inside, a cached window has the channels of
+//!   every chunk (each chunk computes or loads its own) and moves at a
+//!   tile's first chunk, when the tile before is complete. Only where what a
+//!   tile keeps lies in the last window before it (and, for a line buffer,
+//!   column windows advance);
 //! - channel chunks in either loop order (row tiles outside column tiles).
 //!   With chunks inside the spatial tiles, the layers whose region does not
 //!   depend on the chunk (the model's phase 1) run at a tile's first chunk
@@ -81,7 +81,7 @@ use thiserror::Error;
 use crate::{
     cost::{
         ChunkPlan, CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic,
-        UseInfo, fresh_parts, proportional,
+        UseInfo, fresh_parts, proportional, sweep_last_chunk,
     },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
@@ -109,8 +109,8 @@ pub enum WeightMode {
 /// Why a tiling has no plan (yet).
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Unsupported {
-    /// A cached overlap the plan does not follow: with channel chunks, or
-    /// windows that do not advance from tile to tile.
+    /// A cached overlap the plan does not follow: windows that do not
+    /// advance from tile to tile.
     #[error("cached overlap along {dim:?} of value {value}: {reason}")]
     CachedOverlap {
         /// The dimension (`H` or `W`).
@@ -173,8 +173,8 @@ pub struct PlanTensor {
     pub cached: bool,
     /// With rows cached over several column tiles: the box of its line
     /// buffer, which keeps the rows the next row band shares with this one
-    /// for every column: the widest chunk's channels (a channel's place in
-    /// the line is its place in the step's window), rows `[0, overlap)`
+    /// for every column: the channels of the widest window (a channel's
+    /// place in the line is its place in the step's window), rows `[0, overlap)`
     /// (the largest overlap, counted from the first kept row) and the
     /// columns of all its windows.
     pub line: Option<Region>,
@@ -196,7 +196,8 @@ pub enum MoveKind {
 
 /// An on-chip copy of a box of a cached tensor (no off-chip traffic).
 /// Shifts, then restores, happen before a step's first layer; saves after
-/// its last.
+/// its last (with channel chunks inside the spatial tiles, at a tile's
+/// first and last chunk).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Move {
     /// Shift, restore or save.
@@ -283,7 +284,9 @@ pub struct Step {
     /// Per tensor (indexed like [`TilePlan::tensors`]), the region on chip in
     /// this step: loaded for a kept external input (a streamed one is loaded
     /// per use, see [`LayerStep::reads`]), computed for the others
-    /// ([`Region::EMPTY`] when the step needs none of it).
+    /// ([`Region::EMPTY`] when the step needs none of it). With channel
+    /// chunks inside the spatial tiles, a cached tensor's has the channels
+    /// of every chunk, of which the step computes or loads its chunk's.
     pub regions: Vec<Region>,
     /// The layers, in execution order (that of [`TilePlan::nodes`]).
     pub layers: Vec<LayerStep>,
@@ -388,13 +391,14 @@ pub fn plan(
     let mut swept = vec![0; model.members.len()];
     for (m, member) in model.members.iter().enumerate() {
         let taken = scratch.resident_by_member[m];
-        let overlapping = chans.new_sum[member.output] != member.out_channels;
+        let out = member.output;
+        let overlapping = chans.new_sum[out] != member.out_channels;
         let part = taken > 0 && taken < member.weight_bytes;
-        // The model counts a chunk's kept channels as a share of its slice,
-        // which whole channels match only when the chunks are all alike.
-        let chunk = chans.window_max[member.output];
-        let uneven = chunk <= 0 || member.out_channels % chunk != 0;
-        let unplanned = (part && overlapping) || (per_sweep && (overlapping || uneven));
+        // The model counts a chunk's kept channels exactly when the chunks
+        // are consecutive and alike but the last (which `build` checks).
+        let (widest, sum) = (chans.window_max[out], chans.new_sum[out]);
+        let regular = sweep_last_chunk(member.out_channels, widest, sum, chans.count as u64);
+        let unplanned = (part && overlapping) || (per_sweep && regular.is_none());
         if taken > 0 && chunks.phase2[m] && unplanned {
             return Err(Unsupported::UnplannedResidency {
                 resident: evaluation.resident_weights,
@@ -748,20 +752,23 @@ fn build(
     c.check(&s, chans)?;
     h.check(&s, rows)?;
     w.check(&s, cols)?;
-    // With chunks inside the spatial tiles, a cached buffer carries its
-    // window from tile to tile for every chunk at once: only a window
-    // whose channels are the same at every chunk is planned (the model
-    // would keep every chunk's channels).
-    if chunks_inside
-        && let Some(t) = (0..s.tensors.len())
-            .find(|&t| s.tensors[t].cached && c.need[t].iter().any(|k| *k != c.need[t][0]))
-    {
-        return Err(Unsupported::CachedOverlap {
-            dim: overlap_dim(t).unwrap_or(Dim::H),
-            value: s.tensors[t].value,
-            reason: "its channels change with the chunk inside the spatial tiles",
-        });
-    }
+    // Per tensor and chunk, the channels of its window. With chunks inside
+    // the spatial tiles, a cached buffer carries its window from tile to
+    // tile for every chunk at once (the model keeps every chunk's
+    // channels): its window has all of them, of which each chunk computes
+    // or loads its own.
+    let channels: Vec<Vec<Interval>> = (0..s.tensors.len())
+        .map(|t| {
+            if chunks_inside && s.tensors[t].cached {
+                let all = c.need[t]
+                    .iter()
+                    .fold(Interval::EMPTY, |hull, k| hull.hull(k));
+                vec![all; c.count]
+            } else {
+                c.need[t].clone()
+            }
+        })
+        .collect();
     // What a tile keeps must lie in the last window before it (the moves
     // carry it from there).
     for (t, tensor) in s.tensors.iter_mut().enumerate() {
@@ -786,7 +793,7 @@ fn build(
             // Channels as many as the widest chunk's window holds, at their
             // place in the window (the same at every chunk but with chunks
             // outside, whose sweeps each use the buffer alone).
-            let widest = c.need[t].iter().copied().max_by_key(Interval::len);
+            let widest = channels[t].iter().copied().max_by_key(Interval::len);
             tensor.line = Some(Region {
                 n: Interval::full(tensor.dims.n),
                 c: widest.unwrap_or(Interval::EMPTY),
@@ -844,6 +851,22 @@ fn build(
                     graph.nodes[member.node].label
                 )));
             }
+        }
+    }
+    // A chunk's kept channels per sweep are its first ones: the model
+    // counts them so for consecutive chunks alike but the last.
+    for (m, member) in s.members.iter().enumerate() {
+        let windows = &c.need[member.output];
+        let widest = windows.iter().map(Interval::len).max().unwrap_or(0);
+        let consecutive = windows.iter().enumerate().all(|(k, window)| {
+            let start = k as i64 * widest;
+            *window == Interval::new(start, (start + widest).min(member.out_channels))
+        });
+        if swept[m] > 0 && !consecutive {
+            return Err(Unsupported::UnplannedResidency {
+                resident: swept[m] as u64 * member.weight_bytes / member.out_channels.max(1) as u64,
+                total: model.weight_bytes(),
+            });
         }
     }
     let weighted = |m: usize| s.members[m].weight_bytes > 0;
@@ -905,7 +928,7 @@ fn build(
             .tensors
             .iter()
             .enumerate()
-            .map(|(t, tensor)| region(tensor.dims, c.need[t][k], h.need[t][r], w.need[t][col]))
+            .map(|(t, tensor)| region(tensor.dims, channels[t][k], h.need[t][r], w.need[t][col]))
             .collect();
         let mut layers = Vec::with_capacity(s.members.len());
         let mut transfers = Vec::new();
@@ -1005,13 +1028,20 @@ fn build(
                 reads,
             });
         }
-        // With chunks inside, the cached windows hold phase 1's results
-        // and inputs, which move once per tile, at its first chunk.
-        let moves = if chunks_inside && k > 0 {
-            Vec::new()
-        } else {
-            cached_moves(&s.tensors, [&c, &h, &w], [r, col, k])
-        };
+        // With chunks inside, the cached windows take what they keep once
+        // per tile, at its first chunk (the tile before is complete for
+        // every chunk), and save rows for the next band at its last.
+        let mut moves = cached_moves(&s.tensors, &channels, [&h, &w], [r, col, k]);
+        if chunks_inside {
+            let last_chunk = k + 1 == c.count;
+            moves.retain(|mv| {
+                if mv.kind == MoveKind::Save {
+                    last_chunk
+                } else {
+                    k == 0
+                }
+            });
+        }
         steps.push(Step {
             tile: [r, col, k],
             reference: Region {
@@ -1040,8 +1070,9 @@ fn build(
     })
 }
 
-/// The on-chip moves of the cached tensors at step `(r, col)` of chunk `k`
-/// (with chunks outside, each chunk's sweep of the tiles starts afresh): a
+/// The on-chip moves of the cached tensors at step `(r, col)` of chunk `k`,
+/// whose windows have the given `channels` (with chunks outside, each
+/// chunk's sweep of the tiles starts afresh): a
 /// window shifts what it shares with the window before it in the same row
 /// band (cached columns),
 /// or in the row band before when there is one column tile (cached rows);
@@ -1051,7 +1082,8 @@ fn build(
 /// that no save overwrites columns a later tile of the band restores.
 fn cached_moves(
     tensors: &[PlanTensor],
-    [c, h, w]: [&DimWindows; 3],
+    channels: &[Vec<Interval>],
+    [h, w]: [&DimWindows; 2],
     [r, col, k]: [usize; 3],
 ) -> Vec<Move> {
     let mut shifts = Vec::new();
@@ -1064,7 +1096,8 @@ fn cached_moves(
         windows[i + 1..].iter().find(|w| !w.is_empty())
     }
     for (t, tensor) in tensors.iter().enumerate() {
-        let boxed = |rows: Interval, cols: Interval| region(tensor.dims, c.need[t][k], rows, cols);
+        let boxed =
+            |rows: Interval, cols: Interval| region(tensor.dims, channels[t][k], rows, cols);
         let (rows, cols) = (h.need[t][r], w.need[t][col]);
         if !tensor.cached || boxed(rows, cols).is_empty() {
             continue;
