@@ -267,15 +267,10 @@ pub fn save_lazy<F: Fn() -> Vec<f32>>(
 mod tests {
     use super::*;
 
-    fn temp_path(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("deepfuse-params-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
-    }
-
     #[test]
     fn round_trip_and_errors() {
-        let path = temp_path("round_trip.safetensors");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("round_trip.safetensors");
         let weight = Tensor::from_fn(vec![2, 3], |i| i as f32 - 2.5);
         let bias = Tensor::from_fn(vec![2], |i| i as f32);
         save(&path, [("fc.weight", &weight), ("fc.bias", &bias)]).unwrap();
@@ -298,23 +293,23 @@ mod tests {
                 path.display()
             )
         );
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn lazy_writer_and_metadata() {
-        let path = temp_path("lazy.safetensors");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lazy.safetensors");
         let tensors = vec![("a".to_string(), vec![4], || vec![1.0, 2.0, 3.0, 4.0])];
         let metadata = HashMap::from([("generator".to_string(), "test".to_string())]);
         save_lazy(&path, tensors, metadata).unwrap();
         let loaded = ParamFile::open(&path).unwrap().load_all().unwrap();
         assert_eq!(loaded["a"].data(), &[1.0, 2.0, 3.0, 4.0]);
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn garbage_is_a_format_error() {
-        let path = temp_path("garbage.safetensors");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage.safetensors");
         std::fs::write(&path, b"not a tensor file").unwrap();
         let error = ParamFile::open(&path).unwrap_err().to_string();
         assert!(error.contains("not a valid safetensors file"), "{error}");

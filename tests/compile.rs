@@ -452,17 +452,8 @@ fn zoo_network(name: &str, size: usize) -> Result<(), Failed> {
 }
 
 fn emits_every_stage() -> Result<(), Failed> {
-    /// Removes the directory when the trial ends, passed or not.
-    struct TempDir(std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let dir =
-        TempDir(std::env::temp_dir().join(format!("deepfuse-compile-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0)?;
-    let network = dir.0.join("tiny.mlir");
+    let dir = tempfile::tempdir()?;
+    let network = dir.path().join("tiny.mlir");
     std::fs::write(&network, deepfuse::examples::TINY_CNN)?;
     let emit = |emit: Emit, output: Option<&Path>| {
         deepfuse::cli::compile::run(&CompileArgs {

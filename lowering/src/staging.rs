@@ -480,7 +480,7 @@ impl Links<'_, '_, '_, '_> {
         // Activation buffers on cache lines if that fits, else packed (the
         // model counts bytes, not padding).
         for align in [ALIGN, WEIGHT_ALIGN] {
-            place(&mut staged, align);
+            place(&mut staged, align, Placement::Thorough);
             widen(&mut staged, schedule.capacity, align);
             if staged.arena_bytes <= schedule.capacity {
                 break;
@@ -973,7 +973,7 @@ struct Item {
 /// Gives every buffer of `region` its shape and offset, and sets
 /// [`StagedRegion::arena_bytes`]; activation buffers start at multiples of
 /// `activation_align` bytes.
-fn place(region: &mut StagedRegion, activation_align: u64) {
+fn place(region: &mut StagedRegion, activation_align: u64, placement: Placement) {
     let plan = &region.plan;
     let last = plan.nodes.len().saturating_sub(1);
     // Per tensor: its window shape and live range.
@@ -1134,7 +1134,7 @@ fn place(region: &mut StagedRegion, activation_align: u64) {
             align: activation_align,
         });
     }
-    let offsets = arrange(&items);
+    let offsets = arrange(&items, placement);
     region.live_peak = live_peak(&items);
     region.arena_bytes = items
         .iter()
@@ -1240,7 +1240,7 @@ fn widen(region: &mut StagedRegion, capacity: u64, activation_align: u64) {
                     }
                 }
             }
-            place(&mut wider, activation_align);
+            place(&mut wider, activation_align, Placement::Quick);
             if wider.arena_bytes <= capacity {
                 *region = wider;
                 return;
@@ -1263,8 +1263,9 @@ pub(crate) fn use_channel_extent(plan: &TilePlan, p: usize, u: usize) -> i64 {
 /// one of a few orders (largest first; longest-lived first; by area of
 /// bytes times positions): the order whose arena is smallest. No order is
 /// best for every region, and first fit can fragment the arena past the
-/// peak of the live bytes, which a region must stay under to be staged.
-fn arrange(items: &[Item]) -> Vec<u64> {
+/// peak of the live bytes, which a region must stay under to be staged:
+/// then a [`Placement::Thorough`] search tries perturbed orders too.
+fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
     let span = |offsets: &[u64]| {
         items
             .iter()
@@ -1279,15 +1280,59 @@ fn arrange(items: &[Item]) -> Vec<u64> {
         1 => (positions(item), item.bytes),
         _ => (item.bytes * positions(item), item.bytes),
     };
-    (0..3)
+    let best = (0..3)
         .map(|k| {
             let mut order: Vec<usize> = (0..items.len()).collect();
             order.sort_by_key(|&i| (std::cmp::Reverse(key(k, &items[i])), i));
             first_fit(items, &order)
         })
         .min_by_key(|offsets| span(offsets))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let peak = live_peak(items);
+    if placement == Placement::Quick || span(&best) <= peak {
+        return best;
+    }
+    // Fragmented: orders near largest first, each item's size scaled by a
+    // seeded factor in [1/2, 3/2), until one packs to the live peak.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut best = best;
+    for _ in 0..PLACEMENT_TRIALS {
+        let weights: Vec<u64> = items
+            .iter()
+            .map(|item| item.bytes.saturating_mul(512 + next() % 1024))
+            .collect();
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(weights[i]), i));
+        let offsets = first_fit(items, &order);
+        if span(&offsets) < span(&best) {
+            best = offsets;
+            if span(&best) <= peak {
+                break;
+            }
+        }
+    }
+    best
 }
+
+/// How hard [`arrange`] tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placement {
+    /// A few orders: enough to compare the wider buffers [`widen`] tries.
+    Quick,
+    /// Also up to [`PLACEMENT_TRIALS`] perturbed orders when those few
+    /// fragment the arena past the live peak.
+    Thorough,
+}
+
+/// Perturbed placement orders tried for a region whose buffers fragment
+/// the arena past their live peak.
+const PLACEMENT_TRIALS: usize = 256;
 
 /// The most bytes live at any position (each rounded up to its alignment):
 /// no placement of `items` needs less.
@@ -1467,9 +1512,47 @@ mod tests {
                 align: ALIGN,
             },
         ];
-        let offsets = arrange(&items);
+        let offsets = arrange(&items, Placement::Thorough);
         assert_eq!(offsets, vec![0, 128, 0]);
         // At position 1, two buffers of 100 bytes, each taking 128.
         assert_eq!(live_peak(&items), 256);
+    }
+
+    /// Buffers that the few quick orders place 64 bytes past their live
+    /// peak of 704 (at position 3: 256 + 192 + 256), but some order packs
+    /// into it: the thorough placement finds one.
+    #[test]
+    fn thorough_placement_packs_what_the_quick_orders_fragment() {
+        let items: Vec<Item> = [
+            (1, 2, 320),
+            (3, 3, 256),
+            (3, 3, 192),
+            (2, 3, 256),
+            (0, 0, 320),
+        ]
+        .into_iter()
+        .map(|(from, to, bytes)| Item {
+            from,
+            to,
+            bytes,
+            align: ALIGN,
+        })
+        .collect();
+        let span = |offsets: Vec<u64>| {
+            let ends = items.iter().zip(&offsets).map(|(item, o)| o + item.bytes);
+            ends.max().unwrap()
+        };
+        assert_eq!(live_peak(&items), 704);
+        assert_eq!(span(arrange(&items, Placement::Quick)), 768);
+        let offsets = arrange(&items, Placement::Thorough);
+        for (i, a) in items.iter().enumerate() {
+            for (j, b) in items.iter().enumerate().skip(i + 1) {
+                let live_together = a.from <= b.to && b.from <= a.to;
+                let apart =
+                    offsets[i] + a.bytes <= offsets[j] || offsets[j] + b.bytes <= offsets[i];
+                assert!(!live_together || apart, "{i} and {j} overlap: {offsets:?}");
+            }
+        }
+        assert_eq!(span(offsets), 704);
     }
 }

@@ -52,11 +52,12 @@
 //!   the chunk loop with chunks outside): each chunk's first
 //!   [`TilePlan::swept_channels`] output channels load with the others at
 //!   the chunk's first tile and stay for its sweep, the other tiles load
-//!   the rest. Such weights with chunks of unequal sizes, and weights kept
-//!   in part for a layer whose chunks' channel windows overlap, are
-//!   [`Unsupported::UnplannedResidency`] (the model counts the part's
-//!   saving in proportion to its bytes, which whole channels match only
-//!   then).
+//!   the rest; the last chunk, when smaller, keeps as many as it has. Such
+//!   weights with chunks that are not consecutive and alike but the last
+//!   (a concat's inputs), and weights kept in part for a layer whose
+//!   chunks' channel windows overlap, are [`Unsupported::UnplannedResidency`]
+//!   (the model counts the part's saving in proportion to its bytes, which
+//!   whole channels match only in those layouts).
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
 //! `stream_channels` channels and of weights one output channel at a time
@@ -121,13 +122,14 @@ pub enum Unsupported {
         reason: &'static str,
     },
     /// Weights kept on chip in a way the plan does not follow: a chunk's
-    /// for its sweep of the spatial tiles when the chunks differ in size or
-    /// overlap, or part of a layer whose chunks' channel windows overlap
-    /// (the model counts the part's saving in proportion to its bytes).
+    /// for its sweep of the spatial tiles when the chunks are not
+    /// consecutive and alike but the last, or part of a layer whose chunks'
+    /// channel windows overlap (the model counts the part's saving in
+    /// proportion to its bytes).
     #[error(
-        "{resident} of {total} weight bytes kept on chip per channel chunk of unequal or \
-         overlapping chunks; residency for all steps, or per sweep of equal disjoint chunks, \
-         is planned"
+        "{resident} of {total} weight bytes kept on chip per channel chunk of irregular or \
+         overlapping chunks; residency for all steps, or per sweep of consecutive chunks alike \
+         but the last, is planned"
     )]
     UnplannedResidency {
         /// Bytes the evaluation keeps resident.

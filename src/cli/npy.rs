@@ -59,9 +59,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let dir = std::env::temp_dir().join(format!("deepfuse-npy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("x.npy");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
         let tensor = Tensor::from_fn(vec![1, 2, 3], |i| i as f32 * 0.5);
         write(&path, &tensor).unwrap();
         assert_eq!(read(&path).unwrap(), tensor);

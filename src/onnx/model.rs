@@ -371,12 +371,10 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_model() {
-        let dir = std::env::temp_dir().join(format!("deepfuse-onnx-model-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("garbage.onnx");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage.onnx");
         std::fs::write(&path, b"this is not a model").unwrap();
         let error = load(&path).unwrap_err().to_string();
         assert!(error.contains("not"), "{error}");
-        std::fs::remove_file(&path).unwrap();
     }
 }
