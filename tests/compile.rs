@@ -103,6 +103,10 @@ pub fn trials() -> Vec<Trial> {
             cached_overlaps_cross_channel_chunks,
         ),
         check(
+            "concat_branches_keep_weights_per_sweep",
+            concat_branches_keep_weights_per_sweep,
+        ),
+        check(
             "chunks_keep_weights_for_their_sweep",
             chunks_keep_weights_for_their_sweep,
         ),
@@ -939,6 +943,53 @@ fn cached_overlaps_cross_channel_chunks() -> Result<(), Failed> {
         every_region_staged(text, options, &params, vec![input.clone()])?;
     }
     Ok(())
+}
+
+/// GoogLeNet's inception3b tail (two branches' last convolutions, the
+/// concat with two more inputs, the 3x3 max pool of stride 2) at 256 KiB:
+/// the dp schedule sweeps 196 tiles per chunk of 120 of the 480 channels,
+/// cached both ways, and keeps each branch's weights for the sweeps of the
+/// chunks its channels fall in. A branch's piece of a chunk can be all of
+/// its channels, part of them or none: each chunk keeps as many of its
+/// first channels as it has. Every weight is read once, as predicted.
+fn concat_branches_keep_weights_per_sweep() -> Result<(), Failed> {
+    let text = r#"func.func @net(%a: tensor<1x32x28x28xf32>, %b: tensor<1x256x28x28xf32>, %c: tensor<1x128x28x28xf32>, %d: tensor<1x192x28x28xf32>) -> tensor<1x480x14x14xf32> {
+  %w1 = df.param "w1" : tensor<96x32x3x3xf32>
+  %b1 = df.param "b1" : tensor<96xf32>
+  %w2 = df.param "w2" : tensor<64x256x1x1xf32>
+  %b2 = df.param "b2" : tensor<64xf32>
+  %0 = df.conv2d %a, %w1, %b1 strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] : (tensor<1x32x28x28xf32>, tensor<96x32x3x3xf32>, tensor<96xf32>) -> tensor<1x96x28x28xf32>
+  %1 = df.activation relu %0 : tensor<1x96x28x28xf32>
+  %2 = df.pool2d max %b kernel [3, 3] strides [1, 1] pads [1, 1, 1, 1] ceil_mode : tensor<1x256x28x28xf32> -> tensor<1x256x28x28xf32>
+  %3 = df.conv2d %2, %w2, %b2 strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] : (tensor<1x256x28x28xf32>, tensor<64x256x1x1xf32>, tensor<64xf32>) -> tensor<1x64x28x28xf32>
+  %4 = df.activation relu %3 : tensor<1x64x28x28xf32>
+  %5 = df.concat %c, %d, %1, %4 axis 1 : (tensor<1x128x28x28xf32>, tensor<1x192x28x28xf32>, tensor<1x96x28x28xf32>, tensor<1x64x28x28xf32>) -> tensor<1x480x28x28xf32>
+  %6 = df.pool2d max %5 kernel [3, 3] strides [2, 2] pads [0, 0, 0, 0] ceil_mode : tensor<1x480x28x28xf32> -> tensor<1x480x14x14xf32>
+  return %6 : tensor<1x480x14x14xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 17 };
+    let inputs = [32, 256, 128, 192]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| random_input(&[1, c, 28, 28], 17, i))
+        .collect();
+    let options = CompileOptions {
+        scratchpad: 256 << 10,
+        strategy: Strategy::Dp,
+        ..CompileOptions::default()
+    };
+    let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
+    let summary = compiled.lowered.staging[0].clone();
+    assert!(
+        summary
+            .as_ref()
+            .is_ok_and(|s| s.chunks_outside && s.tiles == [14, 14, 4]),
+        "{summary:?}"
+    );
+    let weights = (96 * 32 * 9 + 96 + 64 * 256 + 64) * 4;
+    assert_eq!(compiled.lowered.predicted_total().weight, weights);
+    every_region_staged(text, options, &params, inputs)
 }
 
 /// A 1x1 convolution, a relu and a global average pool, whose 256

@@ -677,12 +677,15 @@ impl Links<'_, '_, '_, '_> {
                 } else {
                     swept_channels
                 };
-                let resident = (kept > 0 && kept < out_channels).then(|| TileBuffer {
-                    offset: 0,
-                    shape: std::iter::once(kept)
-                        .chain(shape_tail(&self.program.values[value].shape))
-                        .collect(),
-                });
+                // Kept per sweep, even all its channels: a concat input's
+                // layer can have all of them in one chunk, none in others.
+                let resident =
+                    (kept > 0 && (kept < out_channels || !partial)).then(|| TileBuffer {
+                        offset: 0,
+                        shape: std::iter::once(kept)
+                            .chain(shape_tail(&self.program.values[value].shape))
+                            .collect(),
+                    });
                 operands.push(OperandSource::Weight(staged_weights.len()));
                 staged_weights.push(StagedWeight {
                     value,

@@ -1055,23 +1055,17 @@ impl<'g> GroupModel<'g> {
                 budget -= taken;
                 resident += taken;
                 resident_by_member[m] = taken;
-                let sweep = !spatial_outer && phase2[m] && unit < member.weight_bytes;
                 let out = member.output;
-                let last = sweep_last_chunk(
-                    member.out_channels,
-                    chans.window_max[out],
-                    chans.new_sum[out],
-                    nk,
-                );
-                weight -= match last {
-                    // A chunk keeps its first `t` channels for its sweep,
-                    // the last (smaller) chunk no more than it has: every
-                    // tile after the first saves them.
-                    Some(last) if sweep && taken < footprint => {
-                        let t = taken / unit;
-                        (ns - 1) * unit * ((nk - 1) * t + t.min(last))
-                    }
-                    _ => (saving as u128 * taken as u128 / footprint as u128) as u64,
+                let disjoint = chans.new_sum[out] == member.out_channels;
+                let sweep = !spatial_outer && phase2[m] && unit < member.weight_bytes;
+                weight -= if sweep && disjoint && taken < footprint {
+                    // Each chunk keeps its first `t` channels for its
+                    // sweep (one with fewer, all of its own): every tile
+                    // after the first saves them.
+                    let t = (taken / unit) as i64;
+                    (ns - 1) * unit * chans.kept_per_chunk(out, t) as u64
+                } else {
+                    (saving as u128 * taken as u128 / footprint as u128) as u64
                 };
             }
         }
@@ -1127,20 +1121,6 @@ fn check_convex(graph: &LayerGraph, sorted: &[NodeId], local: &[usize]) -> Resul
         }
     }
     Ok(())
-}
-
-/// The output channels of the last of `chunks` channel chunks of a layer's
-/// `channels` output channels, whose windows have `widest` channels at most
-/// and `sum` in all, if the chunks are disjoint, consecutive and all that
-/// wide but the last: the layout whose kept channels per sweep the model
-/// counts exactly.
-pub fn sweep_last_chunk(channels: i64, widest: i64, sum: i64, chunks: u64) -> Option<u64> {
-    if sum != channels {
-        return None;
-    }
-    let (channels, widest) = (u64::try_from(channels).ok()?, u64::try_from(widest).ok()?);
-    let last = channels.checked_sub(chunks.checked_sub(1)? * widest)?;
-    (last > 0 && last <= widest).then_some(last)
 }
 
 #[cfg(test)]

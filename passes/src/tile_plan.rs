@@ -52,12 +52,12 @@
 //!   the chunk loop with chunks outside): each chunk's first
 //!   [`TilePlan::swept_channels`] output channels load with the others at
 //!   the chunk's first tile and stay for its sweep, the other tiles load
-//!   the rest; the last chunk, when smaller, keeps as many as it has. Such
-//!   weights with chunks that are not consecutive and alike but the last
-//!   (a concat's inputs), and weights kept in part for a layer whose
-//!   chunks' channel windows overlap, are [`Unsupported::UnplannedResidency`]
-//!   (the model counts the part's saving in proportion to its bytes, which
-//!   whole channels match only in those layouts).
+//!   the rest; a chunk whose window has fewer channels (the last one, or
+//!   a concat input's piece of a chunk) keeps as many as it has. Weights
+//!   kept in part, or per sweep, for a layer whose chunks' channel windows
+//!   overlap are [`Unsupported::UnplannedResidency`] (the model counts the
+//!   part's saving in proportion to its bytes, which whole channels do not
+//!   match there).
 //!
 //! Transfers are whole boxes: the model's streaming of inputs in chunks of
 //! `stream_channels` channels and of weights one output channel at a time
@@ -82,7 +82,7 @@ use thiserror::Error;
 use crate::{
     cost::{
         ChunkPlan, CostConfig, DimStats, GroupModel, LoopOrder, MemberInfo, Scratch, Traffic,
-        UseInfo, fresh_parts, proportional, sweep_last_chunk,
+        UseInfo, fresh_parts, proportional,
     },
     graph::{Dim, Dims, LayerGraph, NodeId, ValueId},
     receptive_field::{DimMap, Interval, Region, dim_map},
@@ -121,15 +121,13 @@ pub enum Unsupported {
         /// What the plan does not follow.
         reason: &'static str,
     },
-    /// Weights kept on chip in a way the plan does not follow: a chunk's
-    /// for its sweep of the spatial tiles when the chunks are not
-    /// consecutive and alike but the last, or part of a layer whose chunks'
-    /// channel windows overlap (the model counts the part's saving in
-    /// proportion to its bytes).
+    /// Weights kept on chip in a way the plan does not follow: part of a
+    /// layer's, or a chunk's for its sweep of the spatial tiles, when the
+    /// layer's chunks' channel windows overlap (the model counts the part's
+    /// saving in proportion to its bytes).
     #[error(
-        "{resident} of {total} weight bytes kept on chip per channel chunk of irregular or \
-         overlapping chunks; residency for all steps, or per sweep of consecutive chunks alike \
-         but the last, is planned"
+        "{resident} of {total} weight bytes kept on chip in part for a layer whose channel \
+         chunks overlap; only whole layers' weights are kept for such layers"
     )]
     UnplannedResidency {
         /// Bytes the evaluation keeps resident.
@@ -393,14 +391,11 @@ pub fn plan(
     let mut swept = vec![0; model.members.len()];
     for (m, member) in model.members.iter().enumerate() {
         let taken = scratch.resident_by_member[m];
-        let out = member.output;
-        let overlapping = chans.new_sum[out] != member.out_channels;
+        let overlapping = chans.new_sum[member.output] != member.out_channels;
         let part = taken > 0 && taken < member.weight_bytes;
-        // The model counts a chunk's kept channels exactly when the chunks
-        // are consecutive and alike but the last (which `build` checks).
-        let (widest, sum) = (chans.window_max[out], chans.new_sum[out]);
-        let regular = sweep_last_chunk(member.out_channels, widest, sum, chans.count as u64);
-        let unplanned = (part && overlapping) || (per_sweep && regular.is_none());
+        // The model counts a part of the weights in whole channels when
+        // the chunks' windows do not overlap (which `build` checks).
+        let unplanned = (part || per_sweep) && overlapping;
         if taken > 0 && chunks.phase2[m] && unplanned {
             return Err(Unsupported::UnplannedResidency {
                 resident: evaluation.resident_weights,
@@ -855,16 +850,15 @@ fn build(
             }
         }
     }
-    // A chunk's kept channels per sweep are its first ones: the model
-    // counts them so for consecutive chunks alike but the last.
+    // A chunk keeps its window's first channels per sweep, which the model
+    // counts so for windows that do not overlap.
     for (m, member) in s.members.iter().enumerate() {
         let windows = &c.need[member.output];
-        let widest = windows.iter().map(Interval::len).max().unwrap_or(0);
-        let consecutive = windows.iter().enumerate().all(|(k, window)| {
-            let start = k as i64 * widest;
-            *window == Interval::new(start, (start + widest).min(member.out_channels))
-        });
-        if swept[m] > 0 && !consecutive {
+        let disjoint = windows
+            .iter()
+            .enumerate()
+            .all(|(k, a)| windows[k + 1..].iter().all(|b| a.intersect(b).is_empty()));
+        if swept[m] > 0 && !disjoint {
             return Err(Unsupported::UnplannedResidency {
                 resident: swept[m] as u64 * member.weight_bytes / member.out_channels.max(1) as u64,
                 total: model.weight_bytes(),

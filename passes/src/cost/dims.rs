@@ -55,6 +55,22 @@ pub struct DimStats {
     pub use_max: Vec<i64>,
     /// Per use: the sum over tiles of that window.
     pub use_sum: Vec<i64>,
+    /// Along `C` without a cached overlap (channel chunks), else empty: per
+    /// tensor computed in the group, its window's length at every chunk
+    /// (`count` entries per tensor).
+    pub window_lens: Vec<i64>,
+}
+
+impl DimStats {
+    /// Channels of tensor `t`'s windows kept when every chunk keeps its
+    /// first `kept` (a chunk with fewer keeps all of its own). Along `C`.
+    pub fn kept_per_chunk(&self, t: usize, kept: i64) -> i64 {
+        let lens = self.window_lens.get(t * self.count..(t + 1) * self.count);
+        lens.unwrap_or_default()
+            .iter()
+            .map(|&len| len.min(kept))
+            .sum()
+    }
 }
 
 /// One tensor's statistics (an entry of the per-tensor vectors of
@@ -243,6 +259,11 @@ impl GroupModel<'_> {
             varies: vec![false; nt],
             use_max: vec![0; self.uses.len()],
             use_sum: vec![0; self.uses.len()],
+            window_lens: if dim == Dim::C && !cached {
+                vec![0; nt * count]
+            } else {
+                Vec::new()
+            },
         };
         let maps = &self.maps[match dim {
             Dim::C => 0,
@@ -350,6 +371,14 @@ impl GroupModel<'_> {
             };
             entry.tensor.store(&mut stats, out);
             let new = &entries.windows[entry.new as usize..entry.new as usize + count];
+            if !stats.window_lens.is_empty() {
+                // Without a cached overlap, what a chunk computes is its
+                // window.
+                let lens = &mut stats.window_lens[out * count..(out + 1) * count];
+                for (len, window) in lens.iter_mut().zip(new) {
+                    *len = window.len();
+                }
+            }
             for (k, &u) in member.uses.iter().enumerate() {
                 let use_slot = entry.uses.0 as usize + k;
                 let tensor = self.uses[u].tensor;

@@ -30,6 +30,11 @@ fn reference(model: &GroupModel, dim: Dim, tile: i64, cached: bool) -> DimStats 
         varies: vec![false; nt],
         use_max: vec![0; this.uses.len()],
         use_sum: vec![0; this.uses.len()],
+        window_lens: if dim == Dim::C && !cached {
+            vec![0; nt * count as usize]
+        } else {
+            Vec::new()
+        },
     };
     let maps = &this.maps[match dim {
         Dim::C => 0,
@@ -89,6 +94,9 @@ fn reference(model: &GroupModel, dim: Dim, tile: i64, cached: bool) -> DimStats 
                 &mut first,
                 &mut prev_end,
             );
+            if dim == Dim::C && !cached {
+                stats.window_lens[out * count as usize + i as usize] = need[out].len();
+            }
             for &u in &member.uses {
                 let tensor = this.uses[u].tensor;
                 let rf = if member.accumulates && dim != Dim::C {
