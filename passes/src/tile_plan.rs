@@ -173,10 +173,10 @@ pub struct PlanTensor {
     pub cached: bool,
     /// With rows cached over several column tiles: the box of its line
     /// buffer, which keeps the rows the next row band shares with this one
-    /// for every column: the channels of the widest window (a channel's
-    /// place in the line is its place in the step's window), rows `[0, overlap)`
-    /// (the largest overlap, counted from the first kept row) and the
-    /// columns of all its windows.
+    /// for every column: as many channels as the widest window has (a
+    /// channel's place in the line is its place in the step's window), rows
+    /// `[0, overlap)` (the largest overlap, counted from the first kept
+    /// row) and the columns of all its windows.
     pub line: Option<Region>,
 }
 
@@ -787,9 +787,9 @@ fn build(
             }
         }
         if line {
-            // Channels as many as the widest chunk's window holds, at their
-            // place in the window (the same at every chunk but with chunks
-            // outside, whose sweeps each use the buffer alone).
+            // As many channels as the widest window has, each at its place
+            // in the step's window (with chunks outside, every chunk's
+            // sweep uses the line alone).
             let widest = channels[t].iter().copied().max_by_key(Interval::len);
             tensor.line = Some(Region {
                 n: Interval::full(tensor.dims.n),
@@ -1068,9 +1068,8 @@ fn build(
 
 /// The on-chip moves of the cached tensors at step `(r, col)` of chunk `k`,
 /// whose windows have the given `channels` (with chunks outside, each
-/// chunk's sweep of the tiles starts afresh): a
-/// window shifts what it shares with the window before it in the same row
-/// band (cached columns),
+/// chunk's sweep of the tiles starts afresh): a window shifts what it
+/// shares with the window before it in the same row band (cached columns),
 /// or in the row band before when there is one column tile (cached rows);
 /// with several column tiles, the rows shared with the band before come
 /// from the line buffer, where that band saved them: each tile the columns
