@@ -62,6 +62,10 @@ pub fn trials() -> Vec<Trial> {
             pointwise_products_cover_chunks_and_edges,
         ),
         check(
+            "deep_filters_block_output_channels_outside",
+            deep_filters_block_output_channels_outside,
+        ),
+        check(
             "channel_chunks_keep_phase_one_on_chip",
             channel_chunks_keep_phase_one_on_chip,
         ),
@@ -619,6 +623,41 @@ fn pointwise_products_cover_chunks_and_edges() -> Result<(), Failed> {
         }
     }
     assert!(staged >= 16, "too few regions staged: {staged}");
+    Ok(())
+}
+
+/// Products whose pass reads more filter than input run their blocks of
+/// output channels outside the blocks of columns: a 1x1 convolution of
+/// 600 to 1003 channels on 7x7 (passes of 128 input channels and a last
+/// of 88; 49 columns, two blocks of 24 and a masked one; 1003 channels, so
+/// the last block repeats its last channel) and a 3x3 one of 40 to 300
+/// channels with padding on 6x9 (passes of 32 and 8 channels on the padded
+/// grid's 64 columns). Op by op, both outputs are the reference's.
+fn deep_filters_block_output_channels_outside() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x600x7x7xf32>, %y: tensor<1x40x6x9xf32>) -> (tensor<1x1003x7x7xf32>, tensor<1x300x6x9xf32>) {
+  %w1 = df.param "w1" : tensor<1003x600x1x1xf32>
+  %b1 = df.param "b1" : tensor<1003xf32>
+  %a = df.conv2d %x, %w1, %b1 strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x600x7x7xf32>, tensor<1003x600x1x1xf32>, tensor<1003xf32>) -> tensor<1x1003x7x7xf32>
+  %w2 = df.param "w2" : tensor<300x40x3x3xf32>
+  %b = df.conv2d %y, %w2 strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x40x6x9xf32>, tensor<300x40x3x3xf32>) -> tensor<1x300x6x9xf32>
+  return %a, %b : tensor<1x1003x7x7xf32>, tensor<1x300x6x9xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 18 };
+    let inputs = vec![
+        random_input(&[1, 600, 7, 7], 18, 0),
+        random_input(&[1, 40, 6, 9], 18, 1),
+    ];
+    for registers in VECTOR_REGISTERS {
+        let options = CompileOptions {
+            staging: false,
+            vector_registers: Some(registers),
+            ..CompileOptions::default()
+        };
+        compare(text, options, &params, inputs.clone())?;
+    }
     Ok(())
 }
 

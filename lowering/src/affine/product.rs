@@ -52,6 +52,16 @@ const PASS_BYTES: i64 = 12 << 10;
 /// Column vectors per block.
 const VECTORS: i64 = 3;
 
+/// Bytes of filter a pass reads above which its blocks of output channels
+/// run outside its blocks of columns (see `Product::channels_outside`): a
+/// quarter of a 1 MiB L2.
+const FILTER_PASS_BYTES: i64 = 256 << 10;
+
+/// The most bytes of input a pass may read to run its blocks of output
+/// channels outside its blocks of columns (every block of output channels
+/// reads all of it).
+const INPUT_PASS_BYTES: i64 = 256 << 10;
+
 /// The most output channels per block of a whole convolution: with
 /// [`VECTORS`] vectors each, 12 accumulators with 16 vector registers (per
 /// input channel and tap 3 vector loads and 4 broadcast weights for 12
@@ -429,17 +439,59 @@ impl Product<'_> {
         f.close_n(2);
     }
 
-    /// Every block of columns, and within it every block of output
-    /// channels, summed over the input channels `channels` (affine bounds).
-    /// The columns left after the whole blocks are one block with masks.
+    /// Every block of columns and every block of output channels, summed
+    /// over the input channels `channels` (affine bounds): the blocks of
+    /// output channels inside those of columns, so that a block's input
+    /// stays in L1 while the filter streams past it, unless the pass's
+    /// filter is the larger ([`Product::channels_outside`]).
     fn pass(&self, f: &mut FunctionText, ni: &str, channels: &(String, String), start: &Start) {
+        if self.channels_outside() {
+            let per_block = conv::block_channels(self.filter.shape[0], self.block_channels);
+            let (k0, k1) = &self.channels_out;
+            conv::clamped_channels(f, (k0, k1), per_block, |f, out_channels| {
+                self.columns(f, &mut |f, x0, masks| {
+                    self.block(f, ni, out_channels, x0, masks, channels, start)
+                });
+            });
+        } else {
+            self.columns(f, &mut |f, x0, masks| {
+                self.blocks(f, ni, x0, masks, channels, start)
+            });
+        }
+    }
+
+    /// Whether a pass runs its blocks of output channels outside those of
+    /// columns: when the filter it reads is larger than
+    /// [`FILTER_PASS_BYTES`] and its input smaller than
+    /// [`INPUT_PASS_BYTES`], over several blocks of columns. Then each
+    /// block of filter rows stays in L1 while every block of columns reads
+    /// it, and the pass's input stays in L2, instead of the whole filter
+    /// streaming from memory once per block of columns (the deep layers of
+    /// small feature maps: ResNet-50's 2048 x 512 filters on 7x7).
+    fn channels_outside(&self) -> bool {
+        let width = VECTORS * LANES;
+        let taps = self.taps.rows * self.taps.columns;
+        let filter = self.filter.shape[0] * self.chunk * taps * 4;
+        let input = self.chunk * self.input.shape[2] * 4;
+        let several = self.known.1.is_some_and(|columns| columns > width);
+        several && filter > FILTER_PASS_BYTES && input <= INPUT_PASS_BYTES
+    }
+
+    /// `body` at every block of columns, with the block's first column:
+    /// the blocks of [`VECTORS`] whole vectors, then the columns left
+    /// after them as one block with masks.
+    fn columns(
+        &self,
+        f: &mut FunctionText,
+        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
+    ) {
         let width = VECTORS * LANES;
         let columns = self.known.1;
         if columns.is_none_or(|columns| columns >= width) {
-            self.whole_blocks(f, ni, channels, start);
+            self.whole_blocks(f, body);
         }
         if columns.is_none_or(|columns| columns % width != 0) {
-            self.last_block(f, ni, channels, start);
+            self.last_block(f, body);
         }
     }
 
@@ -447,9 +499,7 @@ impl Product<'_> {
     fn whole_blocks(
         &self,
         f: &mut FunctionText,
-        ni: &str,
-        channels: &(String, String),
-        start: &Start,
+        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
     ) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
@@ -461,7 +511,7 @@ impl Product<'_> {
             "x",
             format!("affine.apply affine_map<(d0)[s0] -> (d0 * {width} + s0)>({block})[{p0}]"),
         );
-        self.blocks(f, ni, &x0, None, channels, start);
+        body(f, &x0, None);
         f.close();
     }
 
@@ -469,9 +519,7 @@ impl Product<'_> {
     fn last_block(
         &self,
         f: &mut FunctionText,
-        ni: &str,
-        channels: &(String, String),
-        start: &Start,
+        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
     ) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
@@ -488,7 +536,7 @@ impl Product<'_> {
             ),
         );
         let masks = masks_before(f, &x0, p1);
-        self.blocks(f, ni, &x0, Some(&masks), channels, start);
+        body(f, &x0, Some(&masks));
         f.close();
     }
 
