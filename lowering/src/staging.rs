@@ -805,16 +805,20 @@ pub(crate) fn holds(outer: &Region, inner: &Region) -> bool {
 /// Why the tile kernels of `staged` would run several times slower than
 /// op by op, if they would; `weights_kept_in_part` as its plan.
 fn slow(graph: &LayerGraph, staged: &StagedRegion, weights_kept_in_part: bool) -> Option<String> {
-    // Channel chunks and kept weights fill the arena to the model's
-    // capacity; a layer left to stream one output channel per call runs
-    // several times slower than op by op (VGG-16's dp schedule at 1 MiB
-    // took 1.9x as long with such a region staged).
-    let narrow = staged.layers.iter().find(|layer| streams_narrow(layer));
-    if let (Some(layer), true) = (narrow, staged.plan.tiles[2] > 1 || weights_kept_in_part) {
+    // A region whose buffers fill the arena (channel chunks, kept weights,
+    // or many layers' windows) leaves a layer to stream one output channel
+    // per call, which runs several times slower than op by op: VGG-16's dp
+    // schedule at 1 MiB took 1.9x as long with such a region staged, and
+    // GoogLeNet's inception4b region at 1 MiB (13 layers in one tile) 2.9x.
+    if let Some(layer) = staged.layers.iter().find(|layer| streams_narrow(layer)) {
+        let why = if staged.plan.tiles[2] > 1 || weights_kept_in_part {
+            "with its channel chunks or kept weights, the arena"
+        } else {
+            "its buffers fill the arena, which"
+        };
         return Some(format!(
-            "with its channel chunks or kept weights, the arena leaves room to stream {}'s \
-             weights one output channel at a time, which its tile kernel runs several \
-             times slower than op by op",
+            "{why} leaves room to stream {}'s weights one output channel at a time, which \
+             its tile kernel runs several times slower than op by op",
             graph.nodes[layer.node].label
         ));
     }
@@ -828,8 +832,8 @@ fn slow(graph: &LayerGraph, staged: &StagedRegion, weights_kept_in_part: bool) -
     computes_narrow(staged).map(|width| {
         format!(
             "its layers compute {width:.1} columns per tile kernel call on average, \
-             fewer than {NARROW_COLUMNS} of tensors twice as wide, which op by op \
-             computes in whole rows several times faster"
+             fewer than {NARROW_COLUMNS} of much wider tensors, which op by op computes in \
+             whole rows several times faster"
         )
     })
 }
@@ -867,9 +871,12 @@ const NARROW_COLUMNS: u64 = 16;
 
 /// The average width of the boxes `region`'s layers compute per step
 /// (weighted by their elements), if it is under [`NARROW_COLUMNS`] while
-/// their tensors are at least twice as wide on average: then the tile
+/// their tensors are on average at least twice that bound wide, or four
+/// times the boxes (tensors narrower than the bound's double): then the tile
 /// kernels compute on partial vectors, call by call, where op-by-op
-/// kernels compute whole rows.
+/// kernels compute whole rows. (GoogLeNet's dp schedule at 1 MiB has a
+/// region of 392 one-pixel steps on 28-column tensors: 241 ms staged, 6
+/// op by op.)
 fn computes_narrow(region: &StagedRegion) -> Option<f64> {
     let (mut columns, mut tensor_columns, mut elements) = (0u64, 0u64, 0u64);
     for step in &region.plan.steps {
@@ -885,9 +892,9 @@ fn computes_narrow(region: &StagedRegion) -> Option<f64> {
             elements += count;
         }
     }
-    let narrow = elements > 0
-        && columns < NARROW_COLUMNS * elements
-        && tensor_columns >= 2 * NARROW_COLUMNS * elements;
+    // Twice the bound wide, or (narrower tensors) four times the tiles.
+    let wider = tensor_columns >= 2 * NARROW_COLUMNS * elements || tensor_columns >= 4 * columns;
+    let narrow = elements > 0 && columns < NARROW_COLUMNS * elements && wider;
     narrow.then(|| columns as f64 / elements as f64)
 }
 
@@ -1450,8 +1457,11 @@ mod tests {
         assert_eq!(narrow_conv(64, 12), Some(11.5));
         assert_eq!(narrow_conv(64, 16), None);
         // A tensor narrower than twice the bound is computed so op by op
-        // too: 8 columns of 16 are not narrow.
+        // too: 8 columns of 16 are not narrow, but a few columns of a
+        // tensor four times as wide are.
         assert_eq!(narrow_conv(16, 8), None);
+        assert_eq!(narrow_conv(28, 2), Some(2.0));
+        assert_eq!(narrow_conv(28, 14), None);
     }
 
     #[test]
