@@ -718,6 +718,9 @@ fn cached_overlaps_carry_halos_between_tiles() -> Result<(), Failed> {
         let options = CompileOptions {
             scratchpad,
             strategy: Strategy::Dp,
+            // At 16 and 32 KiB the tiles are 2 and 4 columns of 32, which
+            // the default leaves op by op (17 times as fast).
+            stage_all: true,
             ..CompileOptions::default()
         };
         let compiled = Compiler::new(options.clone()).compile(text, "tiny_cnn.mlir")?;
@@ -851,6 +854,8 @@ fn depthwise_convolutions_compute_chunk_by_chunk() -> Result<(), Failed> {
             let options = CompileOptions {
                 scratchpad,
                 strategy,
+                // The smaller tiles are a few columns of 16.
+                stage_all: true,
                 ..CompileOptions::default()
             };
             every_region_staged(text, options, &params, vec![input.clone()])?;
@@ -1016,6 +1021,8 @@ fn concat_branches_keep_weights_per_sweep() -> Result<(), Failed> {
     let options = CompileOptions {
         scratchpad: 256 << 10,
         strategy: Strategy::Dp,
+        // Its steps are one pixel.
+        stage_all: true,
         ..CompileOptions::default()
     };
     let compiled = Compiler::new(options.clone()).compile(text, "net.mlir")?;
