@@ -393,6 +393,10 @@ struct Product<'a> {
     taps: Taps,
 }
 
+/// What a pass emits at a block of columns: given its first column and,
+/// for the last block, its lanes' masks.
+type BlockBody<'b> = dyn FnMut(&mut FunctionText, &str, Option<&[String]>) + 'b;
+
 /// Where a pass's sums start.
 enum Start {
     /// The bias (or zero): the only pass, or the first.
@@ -480,11 +484,7 @@ impl Product<'_> {
     /// `body` at every block of columns, with the block's first column:
     /// the blocks of [`VECTORS`] whole vectors, then the columns left
     /// after them as one block with masks.
-    fn columns(
-        &self,
-        f: &mut FunctionText,
-        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
-    ) {
+    fn columns(&self, f: &mut FunctionText, body: &mut BlockBody) {
         let width = VECTORS * LANES;
         let columns = self.known.1;
         if columns.is_none_or(|columns| columns >= width) {
@@ -496,11 +496,7 @@ impl Product<'_> {
     }
 
     /// The blocks of [`VECTORS`] whole vectors.
-    fn whole_blocks(
-        &self,
-        f: &mut FunctionText,
-        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
-    ) {
+    fn whole_blocks(&self, f: &mut FunctionText, body: &mut BlockBody) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
         let block = f.open_for(
@@ -516,11 +512,7 @@ impl Product<'_> {
     }
 
     /// The columns after the whole blocks, if any: one block with masks.
-    fn last_block(
-        &self,
-        f: &mut FunctionText,
-        body: &mut dyn FnMut(&mut FunctionText, &str, Option<&[String]>),
-    ) {
+    fn last_block(&self, f: &mut FunctionText, body: &mut BlockBody) {
         let (p0, p1) = &self.columns;
         let width = VECTORS * LANES;
         f.open_for(
