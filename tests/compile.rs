@@ -932,10 +932,13 @@ fn stage_all_stages_slow_regions() -> Result<(), Failed> {
 /// 32x32 (and a relu): at 12, 24 and 32 KiB with chunks outside the tiles,
 /// each chunk's sweep starting afresh (columns, both with line buffers,
 /// rows cached); at 16 KiB with chunks inside, the input's window moving at
-/// a tile's first chunk. Then a depthwise convolution after it at 48 KiB:
-/// the first convolution's output is cached with chunks inside, its window
-/// holding every chunk's channels. Every region is staged, the counted
-/// bytes equal the prediction and the output the reference's.
+/// a tile's first chunk. Then a depthwise convolution after it, which
+/// makes the first convolution's output a cached window that changes with
+/// the chunk: at 16 and 24 KiB with chunks outside (columns cached, then
+/// both with line buffers), the depthwise layer keeping each chunk's first
+/// filters for its sweep; at 48 KiB with chunks inside, the window holding
+/// every chunk's channels. Every region is staged, the counted bytes equal
+/// the prediction and the output the reference's.
 fn cached_overlaps_cross_channel_chunks() -> Result<(), Failed> {
     let conv = r#"  %w = df.param "w" : tensor<64x16x3x3xf32>
   %b = df.param "b" : tensor<64xf32>
@@ -965,6 +968,8 @@ fn cached_overlaps_cross_channel_chunks() -> Result<(), Failed> {
         (&alone, 16, false, false),
         (&alone, 24, true, true),
         (&alone, 32, true, false),
+        (&depthwise, 16, true, false),
+        (&depthwise, 24, true, true),
         (&depthwise, 48, false, false),
     ];
     for (text, kib, outside, lines) in cases {

@@ -627,11 +627,12 @@ impl Links<'_, '_, '_, '_> {
             (!whole && (1..=chunk_uses).contains(&streamed.len()) && single_input && chunkable)
                 .then(|| streamed[0]);
         let chunked_also = streamed.get(1).copied().filter(|_| chunked.is_some());
-        if swept_channels > 0 && (whole || !sliced || depthwise) {
+        if swept_channels > 0 && (whole || !sliced || (depthwise && chunked.is_some())) {
             return Err(format!(
                 "{} keeps the weights of its chunks' first {swept_channels} output channels \
-                 for their sweeps, which is lowered only for a layer without groups that \
-                 streams its weights by output channel",
+                 for their sweeps, which is lowered only for a layer that streams its weights \
+                 by output channel (a depthwise one only when its input is not streamed in \
+                 chunks)",
                 graph_node.label
             ));
         }
