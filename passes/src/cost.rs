@@ -43,7 +43,10 @@
 //! bytes left over by the activations make weights resident greedily by
 //! bytes saved per byte of scratchpad, in whole output channels (a
 //! fractional knapsack rounded to channels: a layer can be partly resident,
-//! its first channels kept and the others streamed).
+//! its first channels kept and the others streamed). With chunks outside,
+//! a layer of the chunk loop keeps its first channels of each chunk for the
+//! chunk's sweep, counted chunk by chunk ([`DimStats::kept_per_chunk`]: a
+//! chunk with fewer channels keeps all of its own).
 //!
 //! **Traffic** = external input reads (with halo re-reads and re-reads per
 //! chunk) + weight reads + output writes (each output element once).
