@@ -174,6 +174,27 @@ fn compare(
     Ok(compiled.lowered.staged_regions())
 }
 
+/// [`compare`]s `text` run op by op (no staging) with kernels blocked for
+/// each register file of [`VECTOR_REGISTERS`].
+fn compare_op_by_op(
+    text: &str,
+    params: &dyn ParamSource,
+    inputs: Vec<Tensor>,
+) -> Result<(), Failed> {
+    for registers in VECTOR_REGISTERS {
+        let options = CompileOptions {
+            staging: false,
+            vector_registers: Some(registers),
+            ..CompileOptions::default()
+        };
+        compare(text, options, params, inputs.clone()).map_err(|e| {
+            let message = e.message().unwrap_or_default();
+            format!("{registers} registers: {message}")
+        })?;
+    }
+    Ok(())
+}
+
 /// The register-blocked convolution (`lowering/src/affine/conv.rs`) on rows
 /// narrower than a vector, between one and two vectors, and wider, with
 /// padding (masked first and last vectors), dilation, 1x1 (merged rows),
@@ -251,17 +272,10 @@ fn blocked_convolutions_cover_every_row_width() -> Result<(), Failed> {
             3,
             0,
         )];
-        for registers in VECTOR_REGISTERS {
-            let options = CompileOptions {
-                staging: false,
-                vector_registers: Some(registers),
-                ..CompileOptions::default()
-            };
-            compare(&text, options, &params, inputs.clone()).map_err(|e| {
-                let message = e.message().unwrap_or_default();
-                format!("width {width}, {registers} registers: {message}")
-            })?;
-        }
+        compare_op_by_op(&text, &params, inputs).map_err(|e| {
+            let message = e.message().unwrap_or_default();
+            format!("width {width}, {message}")
+        })?;
     }
     Ok(())
 }
@@ -364,16 +378,7 @@ fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
     }
     let text = function_of(&input, &body, results);
     let inputs = vec![random_input(&[1, c, h, w], 7, 0)];
-    for registers in VECTOR_REGISTERS {
-        let options = CompileOptions {
-            staging: false,
-            vector_registers: Some(registers),
-            ..CompileOptions::default()
-        };
-        let params = weights::RandomParams { seed: 7 };
-        compare(&text, options, &params, inputs.clone())?;
-    }
-    Ok(())
+    compare_op_by_op(&text, &weights::RandomParams { seed: 7 }, inputs)
 }
 
 /// Streamed weights load several output channels' slices at once when the
@@ -650,15 +655,7 @@ fn deep_filters_block_output_channels_outside() -> Result<(), Failed> {
         random_input(&[1, 600, 7, 7], 18, 0),
         random_input(&[1, 40, 6, 9], 18, 1),
     ];
-    for registers in VECTOR_REGISTERS {
-        let options = CompileOptions {
-            staging: false,
-            vector_registers: Some(registers),
-            ..CompileOptions::default()
-        };
-        compare(text, options, &params, inputs.clone())?;
-    }
-    Ok(())
+    compare_op_by_op(text, &params, inputs)
 }
 
 /// A 3x3 conv feeding a 1x1 conv to 256 channels and a relu, both

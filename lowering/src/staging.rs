@@ -678,15 +678,14 @@ impl Links<'_, '_, '_, '_> {
                 } else {
                     swept_channels
                 };
-                // Kept per sweep, even all its channels: a concat input's
-                // layer can have all of them in one chunk, none in others.
-                let resident =
-                    (kept > 0 && (kept < out_channels || !partial)).then(|| TileBuffer {
-                        offset: 0,
-                        shape: std::iter::once(kept)
-                            .chain(shape_tail(&self.program.values[value].shape))
-                            .collect(),
-                    });
+                // Kept per sweep even when that is all its channels: a
+                // concat input's layer can have all of them in one chunk.
+                let resident = (kept > 0).then(|| TileBuffer {
+                    offset: 0,
+                    shape: std::iter::once(kept)
+                        .chain(shape_tail(&self.program.values[value].shape))
+                        .collect(),
+                });
                 operands.push(OperandSource::Weight(staged_weights.len()));
                 staged_weights.push(StagedWeight {
                     value,
@@ -1145,8 +1144,8 @@ fn place(region: &mut StagedRegion, activation_align: u64, placement: Placement)
             align: activation_align,
         });
     }
-    let offsets = arrange(&items, placement);
     region.live_peak = live_peak(&items);
+    let offsets = arrange(&items, placement, region.live_peak);
     region.arena_bytes = items
         .iter()
         .zip(&offsets)
@@ -1275,8 +1274,9 @@ pub(crate) fn use_channel_extent(plan: &TilePlan, p: usize, u: usize) -> i64 {
 /// bytes times positions): the order whose arena is smallest. No order is
 /// best for every region, and first fit can fragment the arena past the
 /// peak of the live bytes, which a region must stay under to be staged:
-/// then a [`Placement::Thorough`] search tries perturbed orders too.
-fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
+/// then a [`Placement::Thorough`] search tries perturbed orders too, until
+/// one packs to `peak` (the items' [`live_peak`]).
+fn arrange(items: &[Item], placement: Placement, peak: u64) -> Vec<u64> {
     let span = |offsets: &[u64]| {
         items
             .iter()
@@ -1291,7 +1291,7 @@ fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
         1 => (positions(item), item.bytes),
         _ => (item.bytes * positions(item), item.bytes),
     };
-    let best = (0..3)
+    let mut best = (0..3)
         .map(|k| {
             let mut order: Vec<usize> = (0..items.len()).collect();
             order.sort_by_key(|&i| (std::cmp::Reverse(key(k, &items[i])), i));
@@ -1299,8 +1299,8 @@ fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
         })
         .min_by_key(|offsets| span(offsets))
         .unwrap_or_default();
-    let peak = live_peak(items);
-    if placement == Placement::Quick || span(&best) <= peak {
+    let mut best_span = span(&best);
+    if placement == Placement::Quick || best_span <= peak {
         return best;
     }
     // Fragmented: orders near largest first, each item's size scaled by a
@@ -1312,7 +1312,6 @@ fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
         state ^= state << 17;
         state
     };
-    let mut best = best;
     for _ in 0..PLACEMENT_TRIALS {
         let weights: Vec<u64> = items
             .iter()
@@ -1321,9 +1320,10 @@ fn arrange(items: &[Item], placement: Placement) -> Vec<u64> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(weights[i]), i));
         let offsets = first_fit(items, &order);
-        if span(&offsets) < span(&best) {
-            best = offsets;
-            if span(&best) <= peak {
+        let offsets_span = span(&offsets);
+        if offsets_span < best_span {
+            (best, best_span) = (offsets, offsets_span);
+            if best_span <= peak {
                 break;
             }
         }
@@ -1526,7 +1526,7 @@ mod tests {
                 align: ALIGN,
             },
         ];
-        let offsets = arrange(&items, Placement::Thorough);
+        let offsets = arrange(&items, Placement::Thorough, live_peak(&items));
         assert_eq!(offsets, vec![0, 128, 0]);
         // At position 1, two buffers of 100 bytes, each taking 128.
         assert_eq!(live_peak(&items), 256);
@@ -1557,8 +1557,9 @@ mod tests {
             ends.max().unwrap()
         };
         assert_eq!(live_peak(&items), 704);
-        assert_eq!(span(arrange(&items, Placement::Quick)), 768);
-        let offsets = arrange(&items, Placement::Thorough);
+        let peak = live_peak(&items);
+        assert_eq!(span(arrange(&items, Placement::Quick, peak)), 768);
+        let offsets = arrange(&items, Placement::Thorough, peak);
         for (i, a) in items.iter().enumerate() {
             for (j, b) in items.iter().enumerate().skip(i + 1) {
                 let live_together = a.from <= b.to && b.from <= a.to;

@@ -852,13 +852,13 @@ fn build(
     }
     // A chunk keeps its window's first channels per sweep, which the model
     // counts so for windows that do not overlap.
-    for (m, member) in s.members.iter().enumerate() {
+    for (m, member) in s.members.iter().enumerate().filter(|&(m, _)| swept[m] > 0) {
         let windows = &c.need[member.output];
         let disjoint = windows
             .iter()
             .enumerate()
             .all(|(k, a)| windows[k + 1..].iter().all(|b| a.intersect(b).is_empty()));
-        if swept[m] > 0 && !disjoint {
+        if !disjoint {
             return Err(Unsupported::UnplannedResidency {
                 resident: swept[m] as u64 * member.weight_bytes / member.out_channels.max(1) as u64,
                 total: model.weight_bytes(),
