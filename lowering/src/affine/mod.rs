@@ -160,6 +160,20 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
         View::whole(name, shape)
     }
 
+    /// Whether `step` maps elements one to one: an activation, or an add or
+    /// multiply of operands of the result's shape (no broadcast).
+    fn elementwise(&self, step: &Step, name: &str) -> bool {
+        let shape = |id: ValueId| &self.program.values[id].shape;
+        match name {
+            "df.activation" => true,
+            "df.add" | "df.mul" => step
+                .operands
+                .iter()
+                .all(|&id| shape(id) == shape(step.results[0])),
+            _ => false,
+        }
+    }
+
     /// Emits `step` as a call of the kernel function for its
     /// configuration (emitting that function the first time).
     fn step(&mut self, step: &Step, library: &mut KernelLibrary) -> Result<(), LowerError> {
@@ -171,6 +185,17 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
                 let flat = vec![self.program.values[step.results[0]].elements()];
                 (
                     vec![self.view_as(step.operands[0], flat.clone())],
+                    vec![self.view_as(step.results[0], flat)],
+                )
+            } else if self.elementwise(step, &name) {
+                // One loop over flat views: rows of 7, 14 or 28 columns would
+                // leave most of the work to the vector loop's scalar remainder.
+                let flat = vec![self.program.values[step.results[0]].elements()];
+                (
+                    step.operands
+                        .iter()
+                        .map(|&id| self.view_as(id, flat.clone()))
+                        .collect(),
                     vec![self.view_as(step.results[0], flat)],
                 )
             } else {
