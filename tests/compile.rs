@@ -103,6 +103,10 @@ pub fn trials() -> Vec<Trial> {
             global_pools_finish_chunk_by_chunk,
         ),
         check(
+            "elementwise_tiles_run_in_vectors",
+            elementwise_tiles_run_in_vectors,
+        ),
+        check(
             "cached_overlaps_cross_channel_chunks",
             cached_overlaps_cross_channel_chunks,
         ),
@@ -1073,6 +1077,56 @@ fn global_pools_finish_chunk_by_chunk() -> Result<(), Failed> {
         every_region_staged(text, options, &params, vec![input.clone()])?;
     }
     Ok(())
+}
+
+/// Every activation kind and binary op as tile kernels, which compute a
+/// row at a time in masked vectors (`affine/elementwise.rs`): a 3x3
+/// convolution of 8 channels on 13x13, each activation of its output,
+/// then adds and multiplies of them. Tiles of 2 and more columns that do
+/// not divide the 13 (dp at 4 and 16 KiB), whole rows (the layer and naive
+/// schedules' regions, some in place), and op by op (flat loops); all
+/// staged, with the reference's output and the predicted bytes.
+fn elementwise_tiles_run_in_vectors() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32> {
+  %w = df.param "w" : tensor<8x8x3x3xf32>
+  %b = df.param "b" : tensor<8xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x8x13x13xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x13x13xf32>
+  %a0 = df.activation relu %c : tensor<1x8x13x13xf32>
+  %a1 = df.activation clip %c {min = -0.5 : f32, max = 0.75 : f32} : tensor<1x8x13x13xf32>
+  %a2 = df.activation leaky_relu %c {alpha = 0.125 : f32} : tensor<1x8x13x13xf32>
+  %a3 = df.activation sigmoid %c : tensor<1x8x13x13xf32>
+  %a4 = df.activation tanh %c : tensor<1x8x13x13xf32>
+  %a5 = df.activation hard_sigmoid %c {alpha = 0.25 : f32, beta = 0.5 : f32} : tensor<1x8x13x13xf32>
+  %a6 = df.activation hard_swish %c : tensor<1x8x13x13xf32>
+  %a7 = df.activation silu %c : tensor<1x8x13x13xf32>
+  %s0 = df.add %a0, %a1 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %s1 = df.mul %a2, %a3 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %s2 = df.add %a4, %a5 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %s3 = df.mul %a6, %a7 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %t0 = df.add %s0, %s1 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %t1 = df.mul %s2, %s3 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  %y = df.add %t0, %t1 : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  return %y : tensor<1x8x13x13xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 15 };
+    let input = random_input(&[1, 8, 13, 13], 15, 0);
+    for (strategy, scratchpad) in [
+        (Strategy::Dp, 4 << 10),
+        (Strategy::Dp, 16 << 10),
+        (Strategy::Layer, 4 << 10),
+        (Strategy::Naive, 16 << 10),
+    ] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
+            stage_all: true,
+            ..CompileOptions::default()
+        };
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    compare_op_by_op(text, &params, vec![input])
 }
 
 /// A 3x3 convolution of 64 channels on 32x32 and a relu. At 48, 56 and

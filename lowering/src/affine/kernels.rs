@@ -117,7 +117,7 @@ impl Frame {
     }
 
     /// Opens one loop per dimension in `dims`, outermost first.
-    fn open(&self, f: &mut FunctionText, dims: std::ops::Range<usize>) -> Vec<String> {
+    pub(super) fn open(&self, f: &mut FunctionText, dims: std::ops::Range<usize>) -> Vec<String> {
         dims.map(|d| f.open_for(&self.bounds[d].0, &self.bounds[d].1))
             .collect()
     }
@@ -139,15 +139,34 @@ type KernelResult = Result<(), String>;
 
 /// `arith.{op}` on two f32 values.
 pub(crate) fn binary(f: &mut FunctionText, op: &str, a: &str, b: &str) -> String {
+    binary_of(f, op, a, b, "f32")
+}
+
+/// `arith.{op}` on two values of type `ty` (`f32` or a vector of it).
+fn binary_of(f: &mut FunctionText, op: &str, a: &str, b: &str, ty: &str) -> String {
     let value = f.fresh("v");
-    f.line(format!("{value} = arith.{op} {a}, {b} : f32"));
+    f.line(format!("{value} = arith.{op} {a}, {b} : {ty}"));
     value
 }
 
 fn unary(f: &mut FunctionText, op: &str, a: &str) -> String {
+    unary_of(f, op, a, "f32")
+}
+
+fn unary_of(f: &mut FunctionText, op: &str, a: &str, ty: &str) -> String {
     let value = f.fresh("v");
-    f.line(format!("{value} = {op} {a} : f32"));
+    f.line(format!("{value} = {op} {a} : {ty}"));
     value
+}
+
+/// The constant `value` of type `ty`: an `f32`, or a vector of it with
+/// `value` in every lane.
+fn constant_of(f: &mut FunctionText, value: f32, ty: &str) -> String {
+    if ty == "f32" {
+        f.f32(value)
+    } else {
+        f.constant_literal(&format!("dense<0x{:08X}> : {ty}", value.to_bits()), "f")
+    }
 }
 
 fn dims4(view: &View, what: &str) -> Result<[i64; 4], String> {
@@ -621,7 +640,7 @@ pub fn global_pool_finish(
 
 /// The indices of a broadcast operand for the output's induction variables
 /// (NumPy rules: shapes aligned on the right, size-1 dimensions stay 0).
-fn broadcast(ivs: &[String], operand: &[i64], output: &[i64]) -> Vec<String> {
+pub(super) fn broadcast(ivs: &[String], operand: &[i64], output: &[i64]) -> Vec<String> {
     let offset = output.len() - operand.len();
     operand
         .iter()
@@ -644,6 +663,12 @@ pub fn binary_op(
     out: &View,
     frame: &Frame,
 ) -> KernelResult {
+    let rows = super::elementwise::rows(f, frame, ins, out, |f, values, ty| {
+        Ok(binary_of(f, kind, &values[0], &values[1], ty))
+    })?;
+    if rows {
+        return Ok(());
+    }
     let ivs = frame.open(f, 0..out.shape.len());
     let a = ins[0].load(f, &broadcast(&ivs, &ins[0].shape, &out.shape));
     let b = ins[1].load(f, &broadcast(&ivs, &ins[1].shape, &out.shape));
@@ -653,61 +678,77 @@ pub fn binary_op(
     Ok(())
 }
 
-/// The activation function at `x`.
+/// The activation function at `x`, an `f32`.
 pub fn activation_value(
     f: &mut FunctionText,
     op: &OperationRef,
     x: &str,
 ) -> Result<String, String> {
+    activation_value_of(f, op, x, "f32")
+}
+
+/// The activation function at `x` of type `ty` (`f32`, or a vector of it
+/// computed lane by lane).
+fn activation_value_of(
+    f: &mut FunctionText,
+    op: &OperationRef,
+    x: &str,
+    ty: &str,
+) -> Result<String, String> {
     let sigmoid = |f: &mut FunctionText, x: &str| {
-        let one = f.f32(1.0);
-        let negated = unary(f, "arith.negf", x);
-        let exp = unary(f, "math.exp", &negated);
-        let denominator = binary(f, "addf", &one, &exp);
-        binary(f, "divf", &one, &denominator)
+        let one = constant_of(f, 1.0, ty);
+        let negated = unary_of(f, "arith.negf", x, ty);
+        let exp = unary_of(f, "math.exp", &negated, ty);
+        let denominator = binary_of(f, "addf", &one, &exp, ty);
+        binary_of(f, "divf", &one, &denominator, ty)
     };
     let hard_sigmoid = |f: &mut FunctionText, x: &str, alpha: f32, beta: f32| {
-        let (a, b) = (f.f32(alpha), f.f32(beta));
-        let (zero, one) = (f.f32(0.0), f.f32(1.0));
-        let scaled = binary(f, "mulf", &a, x);
-        let shifted = binary(f, "addf", &scaled, &b);
-        let low = binary(f, "maximumf", &shifted, &zero);
-        binary(f, "minimumf", &low, &one)
+        let (a, b) = (constant_of(f, alpha, ty), constant_of(f, beta, ty));
+        let (zero, one) = (constant_of(f, 0.0, ty), constant_of(f, 1.0, ty));
+        let scaled = binary_of(f, "mulf", &a, x, ty);
+        let shifted = binary_of(f, "addf", &scaled, &b, ty);
+        let low = binary_of(f, "maximumf", &shifted, &zero, ty);
+        binary_of(f, "minimumf", &low, &one, ty)
     };
     Ok(match i64_attr(op, "kind")? {
         0 => {
-            let zero = f.f32(0.0);
-            binary(f, "maximumf", x, &zero)
+            let zero = constant_of(f, 0.0, ty);
+            binary_of(f, "maximumf", x, &zero, ty)
         }
         1 => {
             let low = optional_f32(op, "min")?.unwrap_or(f32::NEG_INFINITY);
             let high = optional_f32(op, "max")?.unwrap_or(f32::INFINITY);
-            let (low, high) = (f.f32(low), f.f32(high));
-            let clamped = binary(f, "maximumf", x, &low);
-            binary(f, "minimumf", &clamped, &high)
+            let (low, high) = (constant_of(f, low, ty), constant_of(f, high, ty));
+            let clamped = binary_of(f, "maximumf", x, &low, ty);
+            binary_of(f, "minimumf", &clamped, &high, ty)
         }
         2 => {
-            let alpha = f.f32(f32_attr(op, "alpha")?);
-            let zero = f.f32(0.0);
-            let scaled = binary(f, "mulf", &alpha, x);
+            let alpha = constant_of(f, f32_attr(op, "alpha")?, ty);
+            let zero = constant_of(f, 0.0, ty);
+            let scaled = binary_of(f, "mulf", &alpha, x, ty);
             let positive = f.fresh("v");
-            f.line(format!("{positive} = arith.cmpf oge, {x}, {zero} : f32"));
+            f.line(format!("{positive} = arith.cmpf oge, {x}, {zero} : {ty}"));
+            // A vector select names its condition's type too.
+            let types = match ty.strip_prefix("vector<").and_then(|t| t.split_once('x')) {
+                Some((lanes, _)) => format!("vector<{lanes}xi1>, {ty}"),
+                None => ty.to_string(),
+            };
             let value = f.fresh("v");
             f.line(format!(
-                "{value} = arith.select {positive}, {x}, {scaled} : f32"
+                "{value} = arith.select {positive}, {x}, {scaled} : {types}"
             ));
             value
         }
         3 => sigmoid(f, x),
-        4 => unary(f, "math.tanh", x),
+        4 => unary_of(f, "math.tanh", x, ty),
         5 => hard_sigmoid(f, x, f32_attr(op, "alpha")?, f32_attr(op, "beta")?),
         6 => {
             let gate = hard_sigmoid(f, x, 1.0 / 6.0, 0.5);
-            binary(f, "mulf", x, &gate)
+            binary_of(f, "mulf", x, &gate, ty)
         }
         7 => {
             let gate = sigmoid(f, x);
-            binary(f, "mulf", x, &gate)
+            binary_of(f, "mulf", x, &gate, ty)
         }
         kind => return Err(format!("unknown activation kind {kind}")),
     })
@@ -721,6 +762,12 @@ pub fn activation(
     out: &View,
     frame: &Frame,
 ) -> KernelResult {
+    let rows = super::elementwise::rows(f, frame, ins, out, |f, values, ty| {
+        activation_value_of(f, op, &values[0], ty)
+    })?;
+    if rows {
+        return Ok(());
+    }
     let ivs = frame.open(f, 0..out.shape.len());
     let x = ins[0].load(f, &ivs);
     let y = activation_value(f, op, &x)?;

@@ -14,6 +14,7 @@
 //! pointers after lowering to LLVM.
 
 pub mod conv;
+mod elementwise;
 pub mod kernels;
 pub mod product;
 pub mod registers;

@@ -1,0 +1,43 @@
+// RUN: deepfuse compile %s --no-staging --emit affine | FileCheck %s --check-prefix=FLAT
+// RUN: deepfuse compile %s --strategy dp --scratchpad 4KiB --stage-all --emit affine | FileCheck %s --check-prefix=ROWS
+
+// Op by op, an activation and an add of operands of the result's shape
+// are one loop over flat views of their tensors, which LLVM vectorises
+// whole (rows of 13 columns would leave most of it to scalar remainders).
+// FLAT-LABEL: func.func private @df_kernel_1_activation(
+// FLAT-SAME: %{{.*}}: memref<1352xf32> {llvm.noalias}, %{{.*}}: memref<1352xf32> {llvm.noalias}
+// FLAT: affine.for %[[I:.*]] = 0 to 1352 {
+// FLAT-NEXT: affine.load %{{.*}}[%[[I]]] : memref<1352xf32>
+// FLAT-LABEL: func.func private @df_kernel_2_add(
+// FLAT-SAME: memref<1352xf32> {llvm.noalias}, %{{.*}}: memref<1352xf32> {llvm.noalias}, %{{.*}}: memref<1352xf32> {llvm.noalias}
+// FLAT-LABEL: func.func @deepfuse_forward(
+// FLAT: call @df_kernel_1_activation(%{{.*}}, %{{.*}}) : (memref<1352xf32>, memref<1352xf32>) -> ()
+// FLAT-NEXT: call @df_kernel_2_add(
+
+// Staged, their tile kernels run along each row of the step's frame (its
+// bounds are arguments) in vectors of 8 columns, the last one masked; the
+// leaky relu selects lane by lane.
+// ROWS-DAG: #[[LANES:.*]] = affine_map<(d0)[s0] -> (8, -d0 + s0)>
+// ROWS-LABEL: func.func private @df_tile_{{[0-9]+}}_activation(
+// ROWS: affine.for %[[X:.*]] = %[[W0:.*]] to %[[W1:.*]] step 8 {
+// ROWS-NEXT: %[[N:.*]] = affine.min #[[LANES]](%[[X]])[%[[W1]]]
+// ROWS-NEXT: %[[MASK:.*]] = vector.create_mask %[[N]] : vector<8xi1>
+// ROWS: vector.maskedload %{{.*}}, %[[MASK]], %{{.*}} : memref<{{.*}}>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// ROWS: arith.cmpf oge, %{{.*}}, %{{.*}} : vector<8xf32>
+// ROWS-NEXT: arith.select %{{.*}} : vector<8xi1>, vector<8xf32>
+// ROWS: vector.maskedstore %{{.*}}, %[[MASK]], %{{.*}} : memref<{{.*}}>, vector<8xi1>, vector<8xf32>
+// ROWS-LABEL: func.func private @df_tile_{{[0-9]+}}_add(
+// ROWS: vector.create_mask
+// ROWS: vector.maskedload
+// ROWS: vector.maskedload
+// ROWS-NEXT: arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// ROWS: vector.maskedstore
+func.func @net(%x: tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32> {
+  %w = df.param "w" : tensor<8x8x3x3xf32>
+  %b = df.param "b" : tensor<8xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x8x13x13xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x13x13xf32>
+  %r = df.activation leaky_relu %c {alpha = 0.125 : f32} : tensor<1x8x13x13xf32>
+  %s = df.add %c, %r : (tensor<1x8x13x13xf32>, tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32>
+  return %s : tensor<1x8x13x13xf32>
+}
