@@ -54,6 +54,10 @@ pub fn trials() -> Vec<Trial> {
             convolutions_run_a_cache_tile_at_a_time,
         ),
         check(
+            "strided_convolutions_split_into_phases",
+            strided_convolutions_split_into_phases,
+        ),
+        check(
             "weight_slices_load_in_groups_of_output_channels",
             weight_slices_load_in_groups_of_output_channels,
         ),
@@ -348,6 +352,61 @@ fn function_of(input: &str, body: &str, results: Vec<(String, String)>) -> Strin
         names.join(", "),
         types.join(", ")
     )
+}
+
+/// Strided convolutions as products on the input's phases
+/// (`affine/product.rs`, `Form::Phased`): 3x3 of stride 2 on even and odd
+/// sizes (the last padded row read, or not), a 5x5 of stride 3, strides
+/// that differ by axis, a 2x2 of stride 2 that leaves the last row and
+/// column unread, a padded 1x1 of stride 2, asymmetric padding, and a
+/// dilated strided one (which keeps the blocked kernel); 40 input channels,
+/// so that the products run in two passes. Op by op, against the
+/// reference, with both register files.
+fn strided_convolutions_split_into_phases() -> Result<(), Failed> {
+    /// Name, kernel, strides, pads (top, left, bottom, right), dilation.
+    type Layer = (&'static str, [i64; 2], [i64; 2], [i64; 4], i64);
+    let layers: [Layer; 8] = [
+        ("k3s2", [3, 3], [2, 2], [1, 1, 1, 1], 1),
+        ("k5s3", [5, 5], [3, 3], [2, 2, 2, 2], 1),
+        ("k3s21", [3, 3], [2, 1], [1, 1, 1, 1], 1),
+        ("k3s12", [3, 5], [1, 2], [0, 2, 0, 2], 1),
+        ("k2s2", [2, 2], [2, 2], [0, 0, 0, 0], 1),
+        ("k1s2", [1, 1], [2, 2], [1, 1, 1, 1], 1),
+        ("skewed", [3, 3], [2, 2], [0, 1, 1, 0], 1),
+        ("dilated", [3, 3], [2, 2], [2, 2, 2, 2], 2),
+    ];
+    let (c, k) = (40, 12);
+    let params = weights::RandomParams { seed: 16 };
+    for (h, w) in [(7, 11), (10, 30)] {
+        let input = format!("tensor<1x{c}x{h}x{w}xf32>");
+        let mut body = String::new();
+        let mut results = Vec::new();
+        for (name, [kh, kw], [sh, sw], [pt, pl, pb, pr], d) in layers {
+            let oh = (h + pt + pb - d * (kh - 1) - 1) / sh + 1;
+            let ow = (w + pl + pr - d * (kw - 1) - 1) / sw + 1;
+            let filter = format!("tensor<{k}x{c}x{kh}x{kw}xf32>");
+            let output = format!("tensor<1x{k}x{oh}x{ow}xf32>");
+            body.push_str(&format!(
+                "  %{name}_w = df.param \"{name}.w\" : {filter}\n  \
+                 %{name}_b = df.param \"{name}.b\" : tensor<{k}xf32>\n  \
+                 %{name} = df.conv2d %x, %{name}_w, %{name}_b strides [{sh}, {sw}] \
+                 pads [{pt}, {pl}, {pb}, {pr}] dilations [{d}, {d}]\n      \
+                 : ({input}, {filter}, tensor<{k}xf32>) -> {output}\n"
+            ));
+            results.push((format!("%{name}"), output));
+        }
+        let text = function_of(&input, &body, results);
+        let inputs = vec![random_input(
+            &[1, c as usize, h as usize, w as usize],
+            16,
+            0,
+        )];
+        compare_op_by_op(&text, &params, inputs).map_err(|e| {
+            let message = e.message().unwrap_or_default();
+            format!("{h}x{w}: {message}")
+        })?;
+    }
+    Ok(())
 }
 
 /// Op-by-op convolutions over input rows wider than the cache tile

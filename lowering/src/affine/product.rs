@@ -15,6 +15,15 @@
 //! pixels, into a buffer whose pixels are then copied out. Every load and
 //! store reads whole vectors with no masks, but the last block's.
 //!
+//! With a larger stride `[sh, sw]` the padded input is split into its
+//! `sh * sw` phases: phase `(ry, rx)` holds the padded rows `ry, ry + sh,
+//! ...` and columns `rx, rx + sw, ...`. Tap `(ky, kx)` of output pixel
+//! `(y, x)` reads phase `(ky mod sh, kx mod sw)` at row `y + ky floordiv
+//! sh` and column `x + kx floordiv sw`: on a grid as wide as a phase, again
+//! one constant shift per tap, so strided layers read whole vectors too
+//! (the general kernel loads two vectors per vector of outputs and keeps
+//! every other lane).
+//!
 //! The product is computed in passes over a chunk of input channels
 //! ([`channel_chunk`]). Within a pass, each block of columns keeps its input
 //! (a few vectors by the chunk's channels and taps) in L1 while every block
@@ -94,6 +103,15 @@ enum Form {
         /// Rows and columns of the padded input.
         padded: [i64; 2],
     },
+    /// A larger stride with a larger kernel or padding (no dilation): the
+    /// padded input split into its `sh * sw` phases (the rows and columns
+    /// of each remainder modulo the strides), in which every tap reads at
+    /// the output's pixels plus a constant, and an output on a phase's
+    /// grid.
+    Phased {
+        /// Rows and columns of each phase.
+        plane: [i64; 2],
+    },
 }
 
 impl Form {
@@ -104,10 +122,23 @@ impl Form {
         if shape.kernel == [1, 1] && shape.pads == [0, 0] {
             return Some(Form::Pointwise);
         }
-        if shape.strides != [1, 1] {
-            return None;
-        }
         let [_, _, h, w] = shape.input;
+        if shape.strides != [1, 1] {
+            if shape.dilations != [1, 1] {
+                return None;
+            }
+            let [_, _, oh, ow] = shape.output;
+            let [kh, kw] = shape.kernel;
+            let [sh, sw] = shape.strides;
+            let [pt, pl] = shape.pads;
+            // Every tap's reach, and every padded input row and column
+            // (some of which no output may read).
+            let plane = [
+                (oh + (kh - 1) / sh).max((pt + h + sh - 1) / sh),
+                (ow + (kw - 1) / sw).max((pl + w + sw - 1) / sw),
+            ];
+            return Some(Form::Phased { plane });
+        }
         let [_, _, oh, ow] = shape.output;
         let [kh, kw] = shape.kernel;
         let [dh, dw] = shape.dilations;
@@ -119,9 +150,9 @@ impl Form {
     }
 }
 
-/// Emits the convolution of whole tensors if it is a 1x1 convolution
-/// without padding, or one of stride 1, and has no groups (`false`:
-/// nothing was written).
+/// Emits the convolution of whole tensors if it has no groups and is a 1x1
+/// convolution without padding or one without dilation or of stride 1
+/// (`false`: nothing was written).
 pub fn conv2d(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -151,6 +182,12 @@ pub fn conv2d(
             buffers.extend([padded_input.clone(), grid.clone()]);
             (padded_input, padded[1], grid)
         }
+        Form::Phased { plane } => {
+            let phases = phases(f, shape, input, plane);
+            let grid = allocate(f, vec![n, k, oh, plane[1]]);
+            buffers.extend([phases.clone(), grid.clone()]);
+            (phases, plane[1], grid)
+        }
     };
     let input_columns = input.shape[2] * input.shape[3];
     let columns = (oh - 1) * width + ow;
@@ -169,11 +206,21 @@ pub fn conv2d(
         channels_in,
         columns: column_range,
         from_bias: true,
-        taps: Taps {
-            rows: kh,
-            columns: kw,
-            row_shift: dh * width,
-            column_shift: dw,
+        taps: match form {
+            Form::Phased { plane } => Taps {
+                rows: kh,
+                columns: kw,
+                row_shift: width,
+                column_shift: 1,
+                phases: Some((shape.strides, plane[0] * plane[1])),
+            },
+            _ => Taps {
+                rows: kh,
+                columns: kw,
+                row_shift: dh * width,
+                column_shift: dw,
+                phases: None,
+            },
         },
     };
     product.emit(f, &batch);
@@ -219,6 +266,35 @@ fn pad(f: &mut FunctionText, shape: &ConvShape, input: &View, padded: [i64; 2]) 
         (input, |at| at),
         (&buffer, |[n, c, y, x]| {
             [n, c, format!("{y} + {pt}"), format!("{x} + {pl}")]
+        }),
+    );
+    buffer
+}
+
+/// The padded input split into its phases, in a buffer of `[n, c, sh *
+/// sw * rows, columns]` (`plane` is `[rows, columns]`): phase `(ry, rx)`
+/// starts at row `(ry * sw + rx) * rows` and holds the padded input's rows
+/// `ry, ry + sh, ...` and columns `rx, rx + sw, ...`; the padding and the
+/// rows and columns past the input are zeros.
+fn phases(f: &mut FunctionText, shape: &ConvShape, input: &View, plane: [i64; 2]) -> View {
+    let [n, c, h, w] = shape.input;
+    let [pt, pl] = shape.pads;
+    let [sh, sw] = shape.strides;
+    let [rows, _] = plane;
+    let buffer = allocate(f, vec![n, c, sh * sw * rows, plane[1]]);
+    let zero = f.f32(0.0);
+    let ivs = f.open_nest(&buffer.shape);
+    buffer.store(f, &zero, &ivs);
+    f.close_n(4);
+    copy(
+        f,
+        [n, c, h, w],
+        (input, |at| at),
+        (&buffer, |[n, c, y, x]| {
+            let row = format!(
+                "((({y} + {pt}) mod {sh}) * {sw} + ({x} + {pl}) mod {sw}) * {rows} + ({y} + {pt}) floordiv {sh}"
+            );
+            [n, c, row, format!("({x} + {pl}) floordiv {sw}")]
         }),
     );
     buffer
@@ -352,15 +428,33 @@ struct Taps {
     row_shift: i64,
     /// Columns between kernel columns.
     column_shift: i64,
+    /// For a phased input ([`phases`]), the strides and the columns of a
+    /// phase: tap `(ky, kx)` then reads phase `(ky mod sh, kx mod sw)`,
+    /// shifted by `ky floordiv sh` rows and `kx floordiv sw` columns.
+    phases: Option<([i64; 2], i64)>,
 }
 
 impl Taps {
+    /// The columns tap `(ky, kx)` (affine expressions) reads past the
+    /// output pixel's.
+    fn shift(&self, ky: &str, kx: &str) -> String {
+        let (rows, columns) = (self.row_shift, self.column_shift);
+        match self.phases {
+            None => format!("{ky} * {rows} + {kx} * {columns}"),
+            Some(([sh, sw], plane)) => format!(
+                "({ky} mod {sh}) * {} + ({ky} floordiv {sh}) * {rows} + ({kx} mod {sw}) * {plane} + ({kx} floordiv {sw}) * {columns}",
+                sw * plane
+            ),
+        }
+    }
+
     /// A 1x1 kernel's one tap.
     const ONE: Taps = Taps {
         rows: 1,
         columns: 1,
         row_shift: 0,
         column_shift: 0,
+        phases: None,
     };
 }
 
@@ -627,7 +721,7 @@ impl Product<'_> {
         // taps are loops: LLVM unrolls them, and the MLIR passes before it
         // see a ninth of a 3x3's code.
         {
-            let shift = format!("{ky} * {} + {kx} * {}", taps.row_shift, taps.column_shift);
+            let shift = taps.shift(&ky, &kx);
             let inputs: Vec<String> = columns
                 .iter()
                 .enumerate()

@@ -2,16 +2,17 @@
 
 // A strided, padded conv reads inside its input only: the output rows and
 // columns each tap reaches are the loop bounds, no test per element. (Its
-// column stride, 3, keeps it on the plain kernel: strides 1 and 2 take the
-// register-blocked one, tested in conv-blocked.mlir.)
-// CHECK-DAG: #[[ROWS_LO:.*]] = affine_map<(d0) -> (0, (-d0 + 1) ceildiv 2)>
-// CHECK-DAG: #[[ROWS_HI:.*]] = affine_map<(d0) -> (4, (-d0) floordiv 2 + 5)>
+// column stride, 3, and its row dilation keep it on the plain kernel:
+// strides 1 and 2 take the register-blocked one, tested in
+// conv-blocked.mlir, and undilated ones the products of product.mlir.)
+// CHECK-DAG: #[[ROWS_LO:.*]] = affine_map<(d0) -> (0, (d0 * -2 + 1) ceildiv 2)>
+// CHECK-DAG: #[[ROWS_HI:.*]] = affine_map<(d0) -> (3, -d0 + 5)>
 // CHECK-DAG: #[[COLS_LO:.*]] = affine_map<(d0) -> (0, (-d0 + 1) ceildiv 3)>
 // CHECK-DAG: #[[COLS_HI:.*]] = affine_map<(d0) -> (3, (-d0 + 8) floordiv 3 + 1)>
 // A padded pool tests each tap against the padded input (the divisor with
 // count_include_pad) and the input (the taps it reads).
-// CHECK-DAG: #[[PADDED:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 >= 0, -(d0 * 2 + d1 - 1) + 4 >= 0, d2 * 2 + d3 >= 0, -(d2 * 2 + d3 - 1) + 3 >= 0)>
-// CHECK-DAG: #[[INSIDE:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 - 1 >= 0, -(d0 * 2 + d1 - 1) + 3 >= 0, d2 * 2 + d3 - 1 >= 0, -(d2 * 2 + d3 - 1) + 2 >= 0)>
+// CHECK-DAG: #[[PADDED:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 >= 0, -(d0 * 2 + d1 - 1) + 3 >= 0, d2 * 2 + d3 >= 0, -(d2 * 2 + d3 - 1) + 3 >= 0)>
+// CHECK-DAG: #[[INSIDE:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 - 1 >= 0, -(d0 * 2 + d1 - 1) + 2 >= 0, d2 * 2 + d3 - 1 >= 0, -(d2 * 2 + d3 - 1) + 2 >= 0)>
 
 // One private kernel per distinct configuration; operands never alias.
 // CHECK-LABEL: func.func private @df_kernel_0_conv2d(
@@ -47,12 +48,12 @@
 func.func @net(%x: tensor<1x2x8x8xf32>) -> tensor<1x3x2x2xf32> {
   %w = df.param "w" : tensor<3x2x3x3xf32>
   %b = df.param "b" : tensor<3xf32>
-  %c = df.conv2d %x, %w, %b strides [2, 3] pads [1, 1, 1, 1] dilations [1, 1]
-      : (tensor<1x2x8x8xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x4x3xf32>
-  %r = df.activation relu %c : tensor<1x3x4x3xf32>
-  %r2 = df.activation relu %r : tensor<1x3x4x3xf32>
-  %s = df.add %r, %r2 : (tensor<1x3x4x3xf32>, tensor<1x3x4x3xf32>) -> tensor<1x3x4x3xf32>
+  %c = df.conv2d %x, %w, %b strides [2, 3] pads [1, 1, 1, 1] dilations [2, 1]
+      : (tensor<1x2x8x8xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x3x3xf32>
+  %r = df.activation relu %c : tensor<1x3x3x3xf32>
+  %r2 = df.activation relu %r : tensor<1x3x3x3xf32>
+  %s = df.add %r, %r2 : (tensor<1x3x3x3xf32>, tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
   %p = df.pool2d avg %s kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
-      : tensor<1x3x4x3xf32> -> tensor<1x3x2x2xf32>
+      : tensor<1x3x3x3xf32> -> tensor<1x3x2x2xf32>
   return %p : tensor<1x3x2x2xf32>
 }
