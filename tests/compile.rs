@@ -58,6 +58,10 @@ pub fn trials() -> Vec<Trial> {
             strided_convolutions_split_into_phases,
         ),
         check(
+            "pools_run_in_vectors_along_rows",
+            pools_run_in_vectors_along_rows,
+        ),
+        check(
             "weight_slices_load_in_groups_of_output_channels",
             weight_slices_load_in_groups_of_output_channels,
         ),
@@ -405,6 +409,70 @@ fn strided_convolutions_split_into_phases() -> Result<(), Failed> {
             let message = e.message().unwrap_or_default();
             format!("{h}x{w}: {message}")
         })?;
+    }
+    Ok(())
+}
+
+/// Pools in vectors along the output rows (`affine/pool.rs`): max and
+/// average, strides 1 and 2 (and 3, which keeps the scalar loops), padding
+/// on every side, ceil mode (windows past the padded input), and averages
+/// with and without the padding in their count, on rows of 7 to 37
+/// columns. Op by op, and staged (every layer alone, at 2 and 8 KiB, so
+/// that tiles cut the rows), against the reference.
+fn pools_run_in_vectors_along_rows() -> Result<(), Failed> {
+    /// Kind, kernel, stride, pads (top, left, bottom, right), flags.
+    type Layer = (&'static str, i64, i64, [i64; 4], &'static str);
+    let layers: [Layer; 7] = [
+        ("max", 3, 1, [1, 1, 1, 1], ""),
+        ("max", 3, 2, [1, 1, 1, 1], ""),
+        ("max", 3, 2, [0, 0, 0, 0], " ceil_mode"),
+        ("avg", 3, 1, [1, 1, 1, 1], " count_include_pad"),
+        ("avg", 3, 1, [1, 0, 1, 2], ""),
+        ("avg", 2, 2, [1, 1, 1, 1], " ceil_mode count_include_pad"),
+        ("max", 3, 3, [1, 1, 1, 1], ""),
+    ];
+    let params = weights::RandomParams { seed: 17 };
+    let c = 6;
+    for (h, w) in [(7, 7), (9, 20), (6, 37)] {
+        let input = format!("tensor<1x{c}x{h}x{w}xf32>");
+        let mut body = String::new();
+        let mut results = Vec::new();
+        for (i, (kind, k, s, [pt, pl, pb, pr], flags)) in layers.into_iter().enumerate() {
+            let ceil = flags.contains("ceil_mode");
+            let size = |n: i64, before: i64, after: i64| {
+                let span = n + before + after - k;
+                let out = (if ceil { (span + s - 1) / s } else { span / s }) + 1;
+                // A last window that would start in the right padding is dropped.
+                if ceil && (out - 1) * s >= n + before {
+                    out - 1
+                } else {
+                    out
+                }
+            };
+            let output = format!("tensor<1x{c}x{}x{}xf32>", size(h, pt, pb), size(w, pl, pr));
+            body.push_str(&format!(
+                "  %p{i} = df.pool2d {kind} %x kernel [{k}, {k}] strides [{s}, {s}] \
+                 pads [{pt}, {pl}, {pb}, {pr}]{flags} : {input} -> {output}\n"
+            ));
+            results.push((format!("%p{i}"), output));
+        }
+        let text = function_of(&input, &body, results);
+        let inputs = vec![random_input(
+            &[1, c as usize, h as usize, w as usize],
+            17,
+            0,
+        )];
+        let label = |e: Failed| format!("{h}x{w}: {}", e.message().unwrap_or_default());
+        compare_op_by_op(&text, &params, inputs.clone()).map_err(label)?;
+        for scratchpad in [2 << 10, 8 << 10] {
+            let options = CompileOptions {
+                scratchpad,
+                strategy: Strategy::Naive,
+                stage_all: true,
+                ..CompileOptions::default()
+            };
+            every_region_staged(&text, options, &params, inputs.clone()).map_err(label)?;
+        }
     }
     Ok(())
 }

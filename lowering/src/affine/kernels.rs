@@ -375,7 +375,9 @@ fn select_if(
 
 /// `df.pool2d`: max or average over each window; padding and ceil-mode
 /// overhang are skipped, and an average divides by the taps inside the input
-/// or, with `count_include_pad`, inside the padded input.
+/// or, with `count_include_pad`, inside the padded input. Column strides
+/// of 1 and 2 run in vectors along the rows ([`super::pool`]); larger ones
+/// test each tap here.
 ///
 /// `input_size` is the input's `[h, w]` (a tile view holds a window).
 pub fn pool2d(
@@ -393,6 +395,17 @@ pub fn pool2d(
     let [sh, sw] = pair(op, "strides", [1, 1])?;
     let [pt, pl, pb, pr] = quad(op, "pads")?;
     let include_pad = flag(op, "count_include_pad");
+    let pool = super::pool::Pool {
+        max,
+        kernel: [kh, kw],
+        strides: [sh, sw],
+        pads: [pt, pl, pb, pr],
+        include_pad,
+        input_size,
+    };
+    if super::pool::rows(f, &pool, input, out, frame) {
+        return Ok(());
+    }
     let ivs = frame.open(f, 0..4);
     let (y, x) = (ivs[2].clone(), ivs[3].clone());
     let start = if max {

@@ -16,6 +16,7 @@
 pub mod conv;
 mod elementwise;
 pub mod kernels;
+mod pool;
 pub mod product;
 pub mod registers;
 pub mod staged;

@@ -9,11 +9,12 @@
 // CHECK-DAG: #[[ROWS_HI:.*]] = affine_map<(d0) -> (3, -d0 + 5)>
 // CHECK-DAG: #[[COLS_LO:.*]] = affine_map<(d0) -> (0, (-d0 + 1) ceildiv 3)>
 // CHECK-DAG: #[[COLS_HI:.*]] = affine_map<(d0) -> (3, (-d0 + 8) floordiv 3 + 1)>
-// A padded pool tests each tap against the padded input (the divisor with
-// count_include_pad) and the input (the taps it reads).
-// CHECK-DAG: #[[PADDED:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 >= 0, -(d0 * 2 + d1 - 1) + 3 >= 0, d2 * 2 + d3 >= 0, -(d2 * 2 + d3 - 1) + 3 >= 0)>
-// CHECK-DAG: #[[INSIDE:.*]] = affine_set<(d0, d1, d2, d3) : (d0 * 2 + d1 - 1 >= 0, -(d0 * 2 + d1 - 1) + 2 >= 0, d2 * 2 + d3 - 1 >= 0, -(d2 * 2 + d3 - 1) + 2 >= 0)>
-
+// A padded pool of stride 2 computes 8 output columns per vector
+// (pool.rs): the window's rows inside the input are the tap loop's bounds,
+// and each tap loads two vectors of its input row, the lanes outside it
+// masked off, and keeps the even lanes.
+// CHECK-DAG: #[[POOL_ROWS_LO:.*]] = affine_map<(d0) -> (0, d0 * -2 + 1)>
+// CHECK-DAG: #[[POOL_ROWS_HI:.*]] = affine_map<(d0) -> (3, d0 * -2 + 4)>
 // One private kernel per distinct configuration; operands never alias.
 // CHECK-LABEL: func.func private @df_kernel_0_conv2d(
 // CHECK-SAME: %{{.*}}: memref<1x2x8x8xf32> {llvm.noalias}
@@ -27,10 +28,19 @@
 // CHECK: arith.maximumf
 // CHECK-LABEL: func.func private @df_kernel_2_add(
 // CHECK-LABEL: func.func private @df_kernel_3_pool2d(
-// CHECK: affine.if #[[PADDED]]
-// CHECK: affine.if #[[INSIDE]]
-// The average divides by the taps inside the input (no count_include_pad).
-// CHECK: arith.divf %{{.*}}#0, %{{.*}}#1
+// CHECK: affine.for %[[PY:.*]] = 0 to 2 {
+// CHECK-NEXT: affine.for %{{.*}} = 0 to 2 step 8 {
+// CHECK: affine.for %{{.*}} = max #[[POOL_ROWS_LO]](%[[PY]]) to min #[[POOL_ROWS_HI]](%[[PY]]) iter_args(
+// CHECK-NEXT: affine.for %{{.*}} = 0 to 3 iter_args(
+// CHECK: %[[LOW:.*]] = vector.maskedload
+// CHECK: %[[HIGH:.*]] = vector.maskedload
+// CHECK-NEXT: %[[EVEN:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT: arith.addf %{{.*}}, %[[EVEN]] : vector<8xf32>
+// The average divides by the taps inside the input (no count_include_pad):
+// the window's rows times its columns.
+// CHECK: %[[COUNT:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK-NEXT: %[[MEAN:.*]] = arith.divf %{{.*}}, %[[COUNT]] : vector<8xf32>
+// CHECK: vector.maskedstore %{{.*}}, %{{.*}}, %[[MEAN]]
 // CHECK-NOT: func.func private
 
 // CHECK-LABEL: func.func @deepfuse_init(

@@ -12,10 +12,14 @@
 // apart).
 // CHECK: func.func private @deepfuse_rt_dma(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK: memref.global "private" constant @df_region_1_steps : memref<2x6xi64> = dense<{{\[\[}}512, 0, 2, 0, 0, 0], [640, 2, 4, 4, 2, 32]]>
-// The tile kernel indexes its arena windows relative to their origins.
+// The tile kernel indexes its arena windows relative to their origins:
+// the input window's channel, row and column origins are subtracted.
 // CHECK-LABEL: func.func private @df_tile_2_pool2d(
-// CHECK-SAME: memref<1x4x4x8xf32> {llvm.noalias}, %{{.*}}: memref<1x4x2x4xf32> {llvm.noalias}
-// CHECK: affine.load %{{.*}}[%{{.*}}, %[[C:.*]] - %[[OC:.*]], %{{.*}} * 2 + %{{.*}} - %{{.*}}, %{{.*}} * 2 + %{{.*}} - %{{.*}}] : memref<1x4x4x8xf32>
+// CHECK-SAME: %[[IN:[^:]*]]: memref<1x4x4x8xf32> {llvm.noalias}, %{{[^:]*}}: memref<1x4x2x4xf32> {llvm.noalias}, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[OC:[^:]*]]: index, %[[OH:[^:]*]]: index, %[[OW:[^:]*]]: index,
+// CHECK: %[[C:.*]] = affine.apply #{{.*}}(%{{.*}}, %[[OC]])
+// CHECK-NEXT: %[[R:.*]] = affine.apply #{{.*}}(%{{.*}}, %{{.*}}, %[[OH]])
+// CHECK-NEXT: %[[X:.*]] = arith.subi %{{.*}}, %[[OW]] : index
+// CHECK-NEXT: vector.maskedload %[[IN]][%{{.*}}, %[[C]], %[[R]], %[[X]]]
 // CHECK-LABEL: func.func @deepfuse_forward(
 // CHECK: affine.for %[[S:.*]] = 0 to 2 {
 // The pool's input is streamed (single use), so it is loaded 8 channels at
