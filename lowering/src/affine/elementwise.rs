@@ -41,15 +41,7 @@ pub(super) fn rows(
         "affine.for {column} = {lower} to {upper} step {LANES} {{"
     ));
     at.push(column.clone());
-    let end = symbol(f, upper);
-    let count = f.assign(
-        "n",
-        format!("affine.min affine_map<(d0)[s0] -> ({LANES}, s0 - d0)>({column})[{end}]"),
-    );
-    let mask = f.assign(
-        "m",
-        format!("vector.create_mask {count} : vector<{LANES}xi1>"),
-    );
+    let (_, mask) = lanes_before(f, &column, upper);
     let operands: Vec<String> = ins
         .iter()
         .map(|view| {
@@ -61,4 +53,20 @@ pub(super) fn rows(
     store_at(f, out, &at, last, &result, Some(&mask));
     f.close_n(rank);
     Ok(true)
+}
+
+/// The lanes of a vector of columns from `column` (an `index` value) that
+/// lie before `end` (a frame bound: an integer or an `index` value): their
+/// count, at most [`LANES`], and their mask.
+pub(super) fn lanes_before(f: &mut FunctionText, column: &str, end: &str) -> (String, String) {
+    let end = symbol(f, end);
+    let count = f.assign(
+        "n",
+        format!("affine.min affine_map<(d0)[s0] -> ({LANES}, s0 - d0)>({column})[{end}]"),
+    );
+    let mask = f.assign(
+        "m",
+        format!("vector.create_mask {count} : vector<{LANES}xi1>"),
+    );
+    (count, mask)
 }

@@ -10,7 +10,8 @@
 //! average divides by its window's count, rows times columns (the window
 //! is a box).
 
-use super::conv::{LANES, Reduction, load_at, store_at, symbol};
+use super::conv::{LANES, Reduction, load_at, store_at};
+use super::elementwise::lanes_before;
 use super::kernels::{Frame, View};
 use super::text::FunctionText;
 
@@ -62,15 +63,7 @@ pub(super) fn rows(
     );
     // The output lanes in the frame: the others are neither stored nor,
     // so that a tile's loads stay in its input window, loaded.
-    let end = symbol(f, upper);
-    let lanes = f.assign(
-        "n",
-        format!("affine.min affine_map<(d0)[s0] -> ({LANES}, s0 - d0)>({x0})[{end}]"),
-    );
-    let mask = f.assign(
-        "m",
-        format!("vector.create_mask {lanes} : vector<{LANES}xi1>"),
-    );
+    let (lanes, mask) = lanes_before(f, &x0, upper);
     // The window's rows inside the input, for this output row.
     let rows = (
         format!("max affine_map<(d0) -> (0, {pt} - d0 * {sh})>({y})"),

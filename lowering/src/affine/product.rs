@@ -250,16 +250,22 @@ fn allocate(f: &mut FunctionText, shape: Vec<i64>) -> View {
     View::whole(name, shape)
 }
 
+/// A buffer of `shape` (four dimensions) on the heap, filled with zeros.
+fn zeroed(f: &mut FunctionText, shape: Vec<i64>) -> View {
+    let buffer = allocate(f, shape);
+    let zero = f.f32(0.0);
+    let ivs = f.open_nest(&buffer.shape);
+    buffer.store(f, &zero, &ivs);
+    f.close_n(ivs.len());
+    buffer
+}
+
 /// The input with its padding written out as zeros, in a buffer of
 /// `padded` rows and columns.
 fn pad(f: &mut FunctionText, shape: &ConvShape, input: &View, padded: [i64; 2]) -> View {
     let [n, c, h, w] = shape.input;
     let [pt, pl] = shape.pads;
-    let buffer = allocate(f, vec![n, c, padded[0], padded[1]]);
-    let zero = f.f32(0.0);
-    let ivs = f.open_nest(&buffer.shape);
-    buffer.store(f, &zero, &ivs);
-    f.close_n(4);
+    let buffer = zeroed(f, vec![n, c, padded[0], padded[1]]);
     copy(
         f,
         [n, c, h, w],
@@ -281,11 +287,7 @@ fn phases(f: &mut FunctionText, shape: &ConvShape, input: &View, plane: [i64; 2]
     let [pt, pl] = shape.pads;
     let [sh, sw] = shape.strides;
     let [rows, _] = plane;
-    let buffer = allocate(f, vec![n, c, sh * sw * rows, plane[1]]);
-    let zero = f.f32(0.0);
-    let ivs = f.open_nest(&buffer.shape);
-    buffer.store(f, &zero, &ivs);
-    f.close_n(4);
+    let buffer = zeroed(f, vec![n, c, sh * sw * rows, plane[1]]);
     copy(
         f,
         [n, c, h, w],
