@@ -1,11 +1,13 @@
 //! Pools as explicit vectors along the output rows.
 //!
-//! Left to LLVM, a pool's loops (a test per tap for the padding) vectorised
-//! across rows with gathers when the stride was 2, 3.5x slower per tap
-//! than with stride 1. Here each output row is computed [`LANES`] columns
-//! at a time: every tap of the window loads a vector of the input row
-//! (two, keeping the even lanes, with stride 2), the lanes outside the
-//! input masked off, and folds it into accumulators kept in registers. The
+//! Left to LLVM, a pool's scalar loops (a test per tap for the padding) ran
+//! 3.5 times as long per tap with stride 2 as with stride 1 (GoogLeNet's
+//! pools), and with the taps outermost, as the plain convolution's loops,
+//! LLVM vectorised across rows with gathers. Here each output row is
+//! computed [`LANES`] columns at a time: every tap of the window loads a
+//! vector of the input row (two, keeping the even lanes, with stride 2),
+//! the lanes outside the input or past the frame masked off, and folds it
+//! into accumulators kept in registers. The
 //! rows a window reaches inside the input are the tap loop's bounds; an
 //! average divides by its window's count, rows times columns (the window
 //! is a box).
