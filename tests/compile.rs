@@ -1209,10 +1209,11 @@ fn global_pools_finish_chunk_by_chunk() -> Result<(), Failed> {
 /// Every activation kind and binary op as tile kernels, which compute a
 /// row at a time in masked vectors (`affine/elementwise.rs`): a 3x3
 /// convolution of 8 channels on 13x13, each activation of its output,
-/// then adds and multiplies of them. Tiles of 2 and more columns that do
-/// not divide the 13 (dp at 4 and 16 KiB), whole rows (the layer and naive
-/// schedules' regions, some in place), and op by op (flat loops); all
-/// staged, with the reference's output and the predicted bytes.
+/// then adds and multiplies of them. Tiles of 2 columns, which do not
+/// divide the 13 (dp at 4 KiB), bands of whole rows (dp at 16 KiB, one
+/// activation in place; layer at 4 KiB), whole tensors (naive at 16 KiB),
+/// and op by op (flat loops); every region staged, with the reference's
+/// output and the predicted bytes.
 fn elementwise_tiles_run_in_vectors() -> Result<(), Failed> {
     let text = r#"func.func @net(%x: tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32> {
   %w = df.param "w" : tensor<8x8x3x3xf32>
