@@ -2,8 +2,9 @@
 //!
 //! A tile kernel's rows are as wide as its step's frame, known only at run
 //! time, and often 7, 14 or 28 columns: LLVM's loop vectoriser then leaves
-//! most of a row to its scalar remainder, and a kernel computing in place
-//! (no `noalias`) adds overlap checks. Here every row is a loop of
+//! most of a row to its scalar remainder (and a kernel computing in place,
+//! without `noalias`, can only be vectorised behind overlap checks). Here
+//! every row is a loop of
 //! [`LANES`]-wide vectors whose last one is masked, so any width runs in
 //! vectors.
 

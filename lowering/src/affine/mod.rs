@@ -181,31 +181,31 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
     fn step(&mut self, step: &Step, library: &mut KernelLibrary) -> Result<(), LowerError> {
         let op = &step.op;
         let name = op_name(op);
-        let (ins, outs): (Vec<View>, Vec<View>) =
-            if matches!(name.as_str(), "df.reshape" | "df.flatten") {
-                // Both are row-major: a copy between flat views of the bytes.
-                let flat = vec![self.program.values[step.results[0]].elements()];
-                (
-                    vec![self.view_as(step.operands[0], flat.clone())],
-                    vec![self.view_as(step.results[0], flat)],
-                )
-            } else if self.elementwise(step, &name) {
-                // One loop over flat views: rows of 7, 14 or 28 columns would
-                // leave most of the work to the vector loop's scalar remainder.
-                let flat = vec![self.program.values[step.results[0]].elements()];
-                (
-                    step.operands
-                        .iter()
-                        .map(|&id| self.view_as(id, flat.clone()))
-                        .collect(),
-                    vec![self.view_as(step.results[0], flat)],
-                )
+        let copy = matches!(name.as_str(), "df.reshape" | "df.flatten");
+        let (ins, outs): (Vec<View>, Vec<View>) = if copy || self.elementwise(step, &name) {
+            // Flat views of the bytes: a reshape or flatten is a copy (both
+            // are row-major), and an elementwise op one loop, where rows of
+            // 7, 14 or 28 columns would leave most of the work to the vector
+            // loop's scalar remainder.
+            let flat = vec![self.program.values[step.results[0]].elements()];
+            let operands = if copy {
+                &step.operands[..1]
             } else {
-                (
-                    step.operands.iter().map(|&id| self.view(id)).collect(),
-                    step.results.iter().map(|&id| self.view(id)).collect(),
-                )
+                &step.operands[..]
             };
+            (
+                operands
+                    .iter()
+                    .map(|&id| self.view_as(id, flat.clone()))
+                    .collect(),
+                vec![self.view_as(step.results[0], flat)],
+            )
+        } else {
+            (
+                step.operands.iter().map(|&id| self.view(id)).collect(),
+                step.results.iter().map(|&id| self.view(id)).collect(),
+            )
+        };
         let callee = library
             .kernel(op, &name, &ins, &outs)
             .map_err(|message| LowerError::at(op, &message))?;
