@@ -565,7 +565,10 @@ impl TileBlock<'_> {
         let ((h0, h1), (w0, w1)) = (&self.rows, &self.columns);
         let vectors = self.vectors;
         let block = vectors * LANES;
-        let yi = f.open_for(h0, h1);
+        // Column blocks outside the rows: a block's masks do not depend on
+        // the row, so they are computed once per block, not once per row
+        // (with a short reduction, as in a chunk of 8 input channels, they
+        // were a fifth of the kernel's instructions).
         let xb = f.open_for(
             "0",
             format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
@@ -575,6 +578,7 @@ impl TileBlock<'_> {
             format!("affine.apply affine_map<(d0)[s0] -> (d0 * {block} + s0)>({xb})[{w0}]"),
         );
         let masks = RuntimeMasks::new(f, self.shape, &x0, w1, vectors);
+        let yi = f.open_for(h0, h1);
         let emitter = Emitter {
             shape: self.shape,
             flat: false,
@@ -595,7 +599,8 @@ impl TileBlock<'_> {
             if self.part == ConvPart::Accumulate {
                 for (x, mask) in columns.iter().zip(&masks.stores) {
                     let at = emitter.output_at(i, x);
-                    accs.push(load_at(f, self.out, &at, 1, Some(mask)));
+                    let partial = load_at(f, self.out, &at, 1, Some(mask));
+                    accs.push(emitter.interleave(f, partial));
                 }
                 continue;
             }
@@ -614,33 +619,30 @@ impl TileBlock<'_> {
         );
         let (ci, ky) = (reduction.ivs[0].clone(), reduction.ivs[1].clone());
         let mut sums = reduction.inner.clone();
-        for (kx, tap_masks) in masks.loads.iter().enumerate() {
-            let kx = kx.to_string();
-            let inputs: Vec<String> = columns
-                .iter()
-                .zip(tap_masks)
-                .map(|(x, masks)| {
-                    emitter.strided_load_with(f, &emitter.input_at(&ci, &ky, &kx, x), masks)
-                })
-                .collect();
-            for (i, channel) in channels.iter().enumerate() {
-                let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
-                let weight = scalar_at(f, self.filter, &at);
-                let splat = f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
-                for (j, input) in inputs.iter().enumerate() {
-                    let acc = &mut sums[i * vectors as usize + j];
-                    *acc = f.assign(
-                        "s",
-                        format!("vector.fma {splat}, {input}, {acc} : {vector}"),
-                    );
+        for taps in emitter.tap_pairs() {
+            let loaded = emitter.tap_inputs(f, (&ci, &ky), &columns, &masks.loads, taps.clone());
+            for (kx, inputs) in taps.zip(loaded) {
+                let kx = kx.to_string();
+                for (i, channel) in channels.iter().enumerate() {
+                    let at = [channel.clone(), ci.clone(), ky.clone(), kx.clone()];
+                    let weight = scalar_at(f, self.filter, &at);
+                    let splat =
+                        f.assign("wv", format!("vector.broadcast {weight} : f32 to {vector}"));
+                    for (j, input) in inputs.iter().enumerate() {
+                        let acc = &mut sums[i * vectors as usize + j];
+                        *acc = f.assign(
+                            "s",
+                            format!("vector.fma {splat}, {input}, {acc} : {vector}"),
+                        );
+                    }
                 }
             }
         }
         let results = reduction.close(f, &sums);
         for i in 0..channels.len() {
             for (j, (x, mask)) in columns.iter().zip(&masks.stores).enumerate() {
-                let value = &results[i * vectors as usize + j];
-                store_at(f, self.out, &emitter.output_at(i, x), 1, value, Some(mask));
+                let value = emitter.interleave(f, results[i * vectors as usize + j].clone());
+                store_at(f, self.out, &emitter.output_at(i, x), 1, &value, Some(mask));
             }
         }
         f.close_n(2);
@@ -1140,8 +1142,16 @@ impl RuntimeMasks {
                     .collect()
             })
             .collect();
+        // With stride 2 the odd elements of a tap's loads feed the next
+        // tap, when it shares them ([`Emitter::tap_pairs`]); otherwise
+        // they are not read.
+        let even = (stride == 2).then(|| {
+            let lanes: Vec<bool> = (0..LANES).map(|e| e % 2 == 0).collect();
+            mask_constant(f, &lanes)
+        });
         let loads = (0..kw)
             .map(|kx| {
+                let paired = dw == 1 && kx % 2 == 0 && kx + 1 < kw;
                 (0..vectors)
                     .map(|j| {
                         (0..stride)
@@ -1164,13 +1174,20 @@ impl RuntimeMasks {
                                 );
                                 let inside =
                                     f.assign("m", format!("arith.andi {low}, {high} : {masks}"));
-                                f.assign(
+                                let read = f.assign(
                                     "m",
                                     format!(
                                         "arith.andi {inside}, {} : {masks}",
                                         feeds[j as usize][part as usize]
                                     ),
-                                )
+                                );
+                                match &even {
+                                    Some(even) if !paired => f.assign(
+                                        "m",
+                                        format!("arith.andi {read}, {even} : {masks}"),
+                                    ),
+                                    _ => read,
+                                }
                             })
                             .collect()
                     })
@@ -1425,20 +1442,79 @@ impl Emitter<'_> {
         self.keep_even(f, parts)
     }
 
-    /// [`Emitter::strided_load`] with masks computed at run time, one per
-    /// load.
-    fn strided_load_with(&self, f: &mut FunctionText, at: &[String], masks: &[String]) -> String {
-        let parts: Vec<String> = masks
+    /// The row taps whose inputs a tile block loads together: with column
+    /// stride 2 and no dilation, tap `kx + 1` reads the odd elements of
+    /// the ones whose even elements tap `kx` reads, so even taps are paired
+    /// with the next; otherwise each tap alone.
+    fn tap_pairs(&self) -> Vec<std::ops::Range<i64>> {
+        let kw = self.shape.kernel[1];
+        let step = if self.shape.strides[1] == 2 && self.shape.dilations[1] == 1 {
+            2
+        } else {
+            1
+        };
+        (0..kw)
+            .step_by(step as usize)
+            .map(|kx| kx..(kx + step).min(kw))
+            .collect()
+    }
+
+    /// Per tap of `taps` (one of [`Emitter::tap_pairs`]), the input
+    /// vectors at `columns` of input channel and row tap `(ci, ky)`, loaded
+    /// with the run-time masks `loads` (per tap, vector and load); with
+    /// stride 2, their lanes in [`INTERLEAVED`] order. The masks of a
+    /// pair's first tap serve both: an element is read when it lies inside
+    /// the input row and the lane it feeds, in either tap, inside the
+    /// frame.
+    fn tap_inputs(
+        &self,
+        f: &mut FunctionText,
+        (ci, ky): (&str, &str),
+        columns: &[String],
+        loads: &[Vec<Vec<String>>],
+        taps: std::ops::Range<i64>,
+    ) -> Vec<Vec<String>> {
+        let kx = taps.start;
+        let parts: Vec<Vec<String>> = columns
             .iter()
-            .enumerate()
-            .map(|(part, mask)| {
-                let mut at = at.to_vec();
-                let last = at.len() - 1;
-                at[last] = format!("{} + {}", at[last], part as i64 * LANES);
-                self.masked_load_with(f, self.input, &at, mask)
+            .zip(&loads[kx as usize])
+            .map(|(x, masks)| {
+                let at = self.input_at(ci, ky, &kx.to_string(), x);
+                masks
+                    .iter()
+                    .enumerate()
+                    .map(|(part, mask)| {
+                        let mut at = at.clone();
+                        let last = at.len() - 1;
+                        at[last] = format!("{} + {}", at[last], part as i64 * LANES);
+                        self.masked_load_with(f, self.input, &at, mask)
+                    })
+                    .collect()
             })
             .collect();
-        self.keep_even(f, parts)
+        taps.map(|tap| {
+            let odd = tap - kx;
+            parts
+                .iter()
+                .map(|parts| match &parts[..] {
+                    [one] => one.clone(),
+                    [low, high] => shuffle(f, low, high, &INTERLEAVED.map(|e| e + odd)),
+                    _ => unreachable!("a stride of 1 or 2"),
+                })
+                .collect()
+        })
+        .collect()
+    }
+
+    /// A vector of outputs in the order of [`INTERLEAVED`] from the one in
+    /// memory, or back (the permutation is its own inverse); the vector
+    /// itself with stride 1.
+    fn interleave(&self, f: &mut FunctionText, vector: String) -> String {
+        if self.shape.strides[1] == 1 {
+            return vector;
+        }
+        let lanes = INTERLEAVED.map(|element| element / 2);
+        shuffle(f, &vector, &vector, &lanes)
     }
 
     /// The one vector of `parts`, or the even lanes of two.
@@ -1446,16 +1522,8 @@ impl Emitter<'_> {
         if parts.len() == 1 {
             return parts[0].clone();
         }
-        let even: Vec<String> = (0..LANES).map(|lane| (lane * 2).to_string()).collect();
-        f.assign(
-            "x",
-            format!(
-                "vector.shuffle {}, {} [{}] : vector<{LANES}xf32>, vector<{LANES}xf32>",
-                parts[0],
-                parts[1],
-                even.join(", ")
-            ),
-        )
+        let even: [i64; LANES as usize] = std::array::from_fn(|lane| lane as i64 * 2);
+        shuffle(f, &parts[0], &parts[1], &even)
     }
 
     fn vector_load(&self, f: &mut FunctionText, view: &View, at: &[String]) -> String {
@@ -1494,6 +1562,27 @@ impl Emitter<'_> {
         let mask = mask_constant(f, lanes);
         self.masked_load_with(f, view, at, &mask)
     }
+}
+
+/// The even elements of two vectors of [`LANES`] loaded one after the
+/// other, as one shuffle within each half of the vector (`vshufps`) keeps
+/// them: a tile kernel with column stride 2 keeps its accumulators in this
+/// order, lane `p` for output column `INTERLEAVED[p] / 2` of the block,
+/// and restores the order when it loads and stores them. Keeping them in
+/// order took a second, cross-half shuffle per load (`vpermpd`), and the
+/// two shuffles were a third of a 3x3 stride-2 tile kernel's time.
+const INTERLEAVED: [i64; LANES as usize] = [0, 2, 8, 10, 4, 6, 12, 14];
+
+/// `vector.shuffle` of two vectors of [`LANES`].
+fn shuffle(f: &mut FunctionText, low: &str, high: &str, lanes: &[i64]) -> String {
+    let lanes: Vec<String> = lanes.iter().map(ToString::to_string).collect();
+    f.assign(
+        "x",
+        format!(
+            "vector.shuffle {low}, {high} [{}] : vector<{LANES}xf32>, vector<{LANES}xf32>",
+            lanes.join(", ")
+        ),
+    )
 }
 
 /// A constant `vector<LANES x i1>`.
