@@ -38,7 +38,7 @@ use deepfuse_lowering::{
     codegen::{CodegenOptions, JitModule, LlvmModule},
     llvm_pipeline,
     lower::{self, LowerOptions},
-    program, staging,
+    packing, program, staging,
 };
 use deepfuse_passes::schedule::Strategy;
 use deepfuse_runtime::{AlignedBuffer, Arena, Session, Stats};
@@ -123,6 +123,9 @@ pub struct Lowered {
     /// Per region, its staging through the scratchpad, or why it runs op by
     /// op without DMA.
     pub staging: Vec<Result<staging::StagingSummary, String>>,
+    /// The filters the init function copies into chunk-major order for
+    /// their staged chunk loads.
+    pub packed: Vec<packing::PackedFilter>,
 }
 
 impl Lowered {
@@ -488,5 +491,6 @@ fn lower_module(
         regions: lowering.regions,
         predicted: lowering.predicted,
         staging: lowering.staging,
+        packed: lowering.packed,
     })
 }

@@ -126,6 +126,10 @@ pub fn trials() -> Vec<Trial> {
             "chunks_keep_weights_for_their_sweep",
             chunks_keep_weights_for_their_sweep,
         ),
+        check(
+            "chunk_loads_read_packed_filters",
+            chunk_loads_read_packed_filters,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -1295,6 +1299,53 @@ fn chunks_keep_weights_for_their_sweep() -> Result<(), Failed> {
             "{scratchpad}: each chunk should keep some weights for its sweep: {predicted:?}"
         );
         every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
+}
+
+/// Filters loaded chunk by chunk read a chunk-major copy the init function
+/// makes (`lowering/src/packing.rs`): a 3x3 conv of 40 input channels and a
+/// 1x1 conv of 24, whose inputs stream in chunks of 8 (all full) or 16 (the
+/// last of 8 channels), under every strategy. Every region is staged, the
+/// outputs are the reference's and the counted bytes the predicted ones,
+/// which a slice read from the wrong place of the copy would break.
+fn chunk_loads_read_packed_filters() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x40x12x12xf32>) -> tensor<1x24x12x12xf32> {
+  %w = df.param "w" : tensor<24x40x3x3xf32>
+  %b = df.param "b" : tensor<24xf32>
+  %c = df.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x40x12x12xf32>, tensor<24x40x3x3xf32>, tensor<24xf32>) -> tensor<1x24x12x12xf32>
+  %r = df.activation relu %c : tensor<1x24x12x12xf32>
+  %v = df.param "v" : tensor<24x24x1x1xf32>
+  %d = df.conv2d %r, %v strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x24x12x12xf32>, tensor<24x24x1x1xf32>) -> tensor<1x24x12x12xf32>
+  return %d : tensor<1x24x12x12xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 17 };
+    let input = random_input(&[1, 40, 12, 12], 17, 0);
+    let cases = [
+        (Strategy::Dp, 4 << 10, &[8][..]),
+        (Strategy::Dp, 24 << 10, &[16]),
+        (Strategy::Naive, 12 << 10, &[8]),
+        (Strategy::Naive, 24 << 10, &[16, 16]),
+        (Strategy::Layer, 24 << 10, &[16, 16]),
+    ];
+    for (strategy, scratchpad, chunks) in cases {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
+            ..CompileOptions::default()
+        };
+        let label = format!("{} {scratchpad}", strategy.name());
+        let lowered = Compiler::new(options.clone()).lower(text, "net.mlir")?;
+        let packed: Vec<i64> = lowered.packed.iter().map(|filter| filter.chunk).collect();
+        assert_eq!(
+            packed, chunks,
+            "{label}: chunk widths of the packed filters"
+        );
+        every_region_staged(text, options, &params, vec![input.clone()])
+            .map_err(|e| format!("{label}: {}", e.message().unwrap_or_default()))?;
     }
     Ok(())
 }

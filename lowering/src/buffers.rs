@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::program::{Program, ValueId};
+use crate::{
+    packing::PackedFilter,
+    program::{Program, ValueId},
+};
 
 /// Alignment of every buffer, in bytes (a cache line, and AVX-512's width).
 pub const ALIGN: u64 = 64;
@@ -44,14 +47,20 @@ pub struct BufferPlan {
 }
 
 /// Plans both buffers for `program`, whose fusion regions `staged` (indexed
-/// by region) run tile by tile through the scratchpad.
-pub fn plan(program: &Program, staged: &[bool]) -> BufferPlan {
+/// by region) run tile by tile through the scratchpad, and whose `packed`
+/// filters the forward function reads only through their chunk-major
+/// copies (which the init function fills).
+pub fn plan(program: &Program, staged: &[bool], packed: &[PackedFilter]) -> BufferPlan {
     let mut offsets = vec![0; program.values.len()];
     let mut read_by_forward = vec![false; program.values.len()];
     for step in &program.forward {
         for &operand in &step.operands {
             read_by_forward[operand] = true;
         }
+    }
+    for filter in packed {
+        read_by_forward[filter.original] = false;
+        read_by_forward[filter.packed] = true;
     }
     let mut param_bytes = 0;
     let mut forward_param_bytes = 0;
@@ -256,14 +265,14 @@ func.func @net(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
 
         // Op by op, the result may reuse the input's bytes once the first
         // layer has read them.
-        let op_by_op = plan(&program, &[false]);
+        let op_by_op = plan(&program, &[false], &[]);
         assert!(overlap(&op_by_op, x, b), "{:?}", op_by_op.offsets);
 
         // Staged, every step reads the input until the last, so the result
         // is placed apart from it; the intermediate gets no bytes at all, so
         // the input, the result and the op after the region fit in two
         // tensors' worth.
-        let staged = plan(&program, &[true]);
+        let staged = plan(&program, &[true], &[]);
         assert!(!overlap(&staged, x, b), "{:?}", staged.offsets);
         assert_eq!(staged.activation_bytes, 2 * bytes, "{:?}", staged.offsets);
     }

@@ -8,6 +8,8 @@
 //!   liveness), the analysis behind bufferization;
 //! - [`staging`]: which fusion regions run tile by tile through the
 //!   scratchpad, with their tile plans and arena buffers;
+//! - [`packing`]: which filters the init function copies into the order
+//!   their staged chunk loads read them;
 //! - [`affine`]: the affine/memref/arith/math module computing every op on
 //!   views of the planned buffers;
 //! - [`llvm_pipeline`]: upstream MLIR passes down to the LLVM dialect;
@@ -25,6 +27,7 @@ pub mod buffers;
 pub mod codegen;
 pub mod llvm_pipeline;
 pub mod lower;
+pub mod packing;
 pub mod passes;
 pub mod program;
 pub mod staging;

@@ -8,6 +8,7 @@ use melior::ir::{Module, OperationRef};
 use crate::{
     LowerError, affine,
     buffers::{self, BufferPlan},
+    packing::{self, PackedFilter},
     program::{self, TensorValue, ValueId},
     staging::{self, RegionStaging, StagingSummary},
 };
@@ -62,6 +63,8 @@ pub struct AffineLowering {
     pub predicted: Vec<Option<Traffic>>,
     /// Per region, its staging, or why it runs op by op.
     pub staging: Vec<Result<StagingSummary, String>>,
+    /// The filters whose staged chunk loads read a chunk-major copy.
+    pub packed: Vec<PackedFilter>,
 }
 
 /// The module's first `func.func`, the function that is lowered.
@@ -73,7 +76,7 @@ pub fn entry_function<'c, 'a>(module: &'a Module<'c>) -> Result<OperationRef<'c,
 /// Lowers `function` (a df function, scheduled or not) to the affine module
 /// of `deepfuse_init` and `deepfuse_forward`.
 pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowering, LowerError> {
-    let program = program::from_function(function)?;
+    let mut program = program::from_function(function)?;
     let staging = if options.staging {
         staging::analyse(&function, &program, options.stage_all)
     } else {
@@ -82,7 +85,9 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
             .collect()
     };
     let staged: Vec<bool> = staging.iter().map(|s| s.staged().is_some()).collect();
-    let plan = buffers::plan(&program, &staged);
+    let filters = packing::plan(&program, &staging);
+    let packed = packing::apply(&mut program, &filters);
+    let plan = buffers::plan(&program, &staged, &packed);
     let scheduled = program
         .schedules
         .iter()
@@ -104,7 +109,13 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
     let vector_registers = options
         .vector_registers
         .unwrap_or_else(affine::registers::host_vector_registers);
-    let text = affine::emit(&program, &plan, arena_bytes, vector_registers, &staging)?;
+    let text = affine::emit(
+        &program,
+        &plan,
+        arena_bytes,
+        vector_registers,
+        (&staging, &packed),
+    )?;
     Ok(AffineLowering {
         text,
         plan,
@@ -114,5 +125,6 @@ pub fn lower(function: OperationRef, options: LowerOptions) -> Result<AffineLowe
         regions: program.regions,
         predicted: program.predicted(),
         staging: staging.iter().map(RegionStaging::summary).collect(),
+        packed,
     })
 }

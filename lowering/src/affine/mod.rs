@@ -30,6 +30,7 @@ use melior::ir::{OperationRef, operation::OperationLike};
 use crate::{
     LowerError,
     buffers::BufferPlan,
+    packing::PackedFilter,
     program::{Program, Step, ValueId},
     staging::RegionStaging,
 };
@@ -43,14 +44,16 @@ pub const FORWARD: &str = "deepfuse_forward";
 
 /// Emits the affine module for `program` with buffers planned by `plan` and a
 /// scratchpad arena of `arena_bytes`; the regions `staging` stages run tile
-/// by tile through the arena ([`staged`]), the others op by op. Kernels'
-/// register blocks are sized for `vector_registers` ([`registers`]).
+/// by tile through the arena ([`staged`]), the others op by op, and the init
+/// function copies the `packed` filters into chunk-major order, where the
+/// staged DMAs read them ([`crate::packing`]). Kernels' register blocks are
+/// sized for `vector_registers` ([`registers`]).
 pub fn emit(
     program: &Program,
     plan: &BufferPlan,
     arena_bytes: u64,
     vector_registers: i64,
-    staging: &[RegionStaging],
+    (staging, packed): (&[RegionStaging], &[PackedFilter]),
 ) -> Result<String, LowerError> {
     let params_type = format!("memref<{}xi8>", plan.param_bytes);
     let forward_params_type = format!("memref<{}xi8>", plan.forward_param_bytes);
@@ -61,6 +64,9 @@ pub fn emit(
     let mut init = Function::new(program, plan, plan.param_bytes);
     for step in &program.init {
         init.step(step, &mut library)?;
+    }
+    for filter in packed {
+        init.pack(filter);
     }
     let init = init.text.finish(
         &format!("func.func @{INIT}(%params: {params_type}) {{"),
@@ -74,6 +80,7 @@ pub fn emit(
         plan,
         param_bytes: plan.forward_param_bytes,
         arena_bytes: arena_bytes.max(1),
+        packed,
     };
     for step in &program.forward {
         let region = step
@@ -173,6 +180,38 @@ impl<'p, 'c, 'a> Function<'p, 'c, 'a> {
                 .iter()
                 .all(|&id| shape(id) == shape(step.results[0])),
             _ => false,
+        }
+    }
+
+    /// Copies a filter into its chunk-major copy: the full chunks in one
+    /// loop nest, then the narrower last chunk, if any, in another.
+    fn pack(&mut self, filter: &PackedFilter) {
+        let shape = self.program.values[filter.original].shape.clone();
+        let (out, channels) = (shape[0], shape[1]);
+        let taps: i64 = shape[2..].iter().product();
+        let source = self.view_as(filter.original, vec![out, channels, taps]);
+        let target = self.view(filter.packed);
+        let f = &mut self.text;
+        let full = channels / filter.chunk * filter.chunk;
+        let [k, c, t]: [String; 3] = f
+            .open_nest(&[out, full, taps])
+            .try_into()
+            .expect("a nest of three loops");
+        let value = source.load(f, &[k.clone(), c.clone(), t.clone()]);
+        target.store(f, &value, &[filter.element(out, taps, (&k, &c, &t))]);
+        f.close_n(3);
+        if full < channels {
+            let last = channels - full;
+            let k = f.open_for("0", out.to_string());
+            let c = f.open_for(full.to_string(), channels.to_string());
+            let t = f.open_for("0", taps.to_string());
+            let value = source.load(f, &[k.clone(), c.clone(), t.clone()]);
+            let element = format!(
+                "({} + {k} * {last} + {c} - {full}) * {taps} + {t}",
+                full * out
+            );
+            target.store(f, &value, &[element]);
+            f.close_n(3);
         }
     }
 

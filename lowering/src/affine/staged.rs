@@ -32,6 +32,7 @@ use super::{
 };
 use crate::{
     buffers::BufferPlan,
+    packing::PackedFilter,
     program::Program,
     staging::{
         OperandSource, StagedLayer, StagedRegion, StagedWeight, TileBuffer, holds,
@@ -190,6 +191,10 @@ struct WeightSlice {
     /// input channel, and the input channels its buffer holds per output
     /// channel. `None`: loaded whole with the first chunk.
     chunked: Option<(i64, i64, i64)>,
+    /// Where its chunk-major copy starts in the parameters, and its output
+    /// channels ([`crate::packing`]): a chunk's slice is then one run of
+    /// bytes.
+    packed: Option<(u64, i64)>,
 }
 
 /// The region's actions: before the steps, at every step, after the last.
@@ -208,6 +213,8 @@ pub(super) struct Buffers<'b> {
     pub param_bytes: u64,
     /// Bytes of the arena.
     pub arena_bytes: u64,
+    /// The filters whose chunk loads read a chunk-major copy.
+    pub packed: &'b [PackedFilter],
 }
 
 /// Emits `region` into `f`, with its kernels in `library` and its step table
@@ -821,6 +828,14 @@ fn build(
                         param_offset: buffers.plan.offsets[w.value],
                         bytes: slice_bytes(w),
                         chunked: w.chunked.then(|| per_channel(w)),
+                        packed: buffers
+                            .packed
+                            .iter()
+                            .find(|filter| filter.original == w.value)
+                            .map(|filter| {
+                                let out = program.values[w.value].shape[0];
+                                (buffers.plan.offsets[filter.packed], out)
+                            }),
                     })
                     .collect(),
             });
@@ -1656,6 +1671,58 @@ impl Writer<'_, '_> {
         self.weight_dma(arena_offset, &offset, (&one, &total), (&zero, &zero));
     }
 
+    /// The DMA of a chunked filter's slice: output channels `[k, k +
+    /// rows)` (`rows` an `i64` value) by input channels `[start, start +
+    /// count)`. In the filter's own layout the rows are a filter row apart;
+    /// in its chunk-major copy, the chunk's `K` rows of `count` channels
+    /// start at channel `start * K`, and the slice is one run.
+    fn filter_chunk_dma(
+        &mut self,
+        weight: &WeightSlice,
+        (k, rows): (&str, &str),
+        (start, count): (&str, &str),
+    ) {
+        let Some((channels, per_channel, held)) = weight.chunked else {
+            return;
+        };
+        // The slice's first input channel, counted over the rows before it.
+        let (first, count64, param) = match weight.packed {
+            None => {
+                let channels_index = self.f.index(channels);
+                let first = self.arith("muli", k, &channels_index, "index");
+                let first = self.arith("addi", &first, start, "index");
+                let first = self.cast_to_i64(&first);
+                (first, self.cast_to_i64(count), weight.param_offset)
+            }
+            Some((param, out)) => {
+                let out = self.f.index(out);
+                let before = self.arith("muli", start, &out, "index");
+                let before = self.cast_to_i64(&before);
+                let k64 = self.cast_to_i64(k);
+                let count64 = self.cast_to_i64(count);
+                let within = self.arith("muli", &k64, &count64, "i64");
+                let first = self.arith("addi", &before, &within, "i64");
+                (first, count64, param)
+            }
+        };
+        let per_channel_bytes = self.f.i64(per_channel);
+        let offset = self.arith("muli", &first, &per_channel_bytes, "i64");
+        let param = self.f.i64(param as i64);
+        let offset = self.arith("addi", &param, &offset, "i64");
+        let bytes = self.arith("muli", &count64, &per_channel_bytes, "i64");
+        let dst_stride = self.f.i64(held * per_channel);
+        let src_stride = match weight.packed {
+            Some(_) => bytes.clone(),
+            None => self.f.i64(channels * per_channel),
+        };
+        self.weight_dma(
+            weight.arena_offset,
+            &offset,
+            (rows, &bytes),
+            (&dst_stride, &src_stride),
+        );
+    }
+
     /// Opens a loop over channels `[from, to)` by `group`: its induction
     /// variable and the group's channel count (the last may be short) as
     /// an `i64` value.
@@ -1878,27 +1945,9 @@ impl Writer<'_, '_> {
                         // this chunk: per output channel, contiguous input
                         // channels.
                         for weight in &slices.weights {
-                            let Some((channels, per_channel, held)) = weight.chunked else {
-                                continue;
-                            };
-                            let channels_index = self.f.index(channels);
-                            let first = self.arith("muli", &k, &channels_index, "index");
-                            let first = self.arith("addi", &first, &start, "index");
-                            let first = self.cast_to_i64(&first);
-                            let per_channel_bytes = self.f.i64(per_channel);
-                            let offset = self.arith("muli", &first, &per_channel_bytes, "i64");
-                            let param = self.f.i64(weight.param_offset as i64);
-                            let offset = self.arith("addi", &param, &offset, "i64");
-                            let count64 = self.cast_to_i64(&count);
-                            let bytes = self.arith("muli", &count64, &per_channel_bytes, "i64");
-                            let dst_stride = self.f.i64(held * per_channel);
-                            let src_stride = self.f.i64(channels * per_channel);
-                            self.weight_dma(
-                                weight.arena_offset,
-                                &offset,
-                                (&group_count, &bytes),
-                                (&dst_stride, &src_stride),
-                            );
+                            if weight.chunked.is_some() {
+                                self.filter_chunk_dma(weight, (&k, &group_count), (&start, &count));
+                            }
                         }
                         self.call(call, s, &loops)?;
                         self.f.close();

@@ -21,10 +21,11 @@
 // CHECK: func.call @df_tile_1_conv2d(
 // The filter of the group and chunk: one row per output channel, of the
 // chunk's input channels x 36 bytes, 1152 bytes apart in the arena (32
-// input channels) and 1440 off-chip (40 input channels).
+// input channels) and back to back off-chip, in the filter's chunk-major
+// copy (packed-filters.mlir).
 // CHECK: %[[OFFSET:.*]] = arith.muli %{{.*}}, %c36_i64 : i64
 // CHECK: %[[ROW:.*]] = arith.muli %{{.*}}, %c36_i64 : i64
-// CHECK: func.call @deepfuse_rt_dma(%c1_i64, %c0_i64, %{{.*}}, %{{.*}}, %c1_i64, %[[ROWS]], %[[ROW]], %c0_i64, %c1152_i64, %c0_i64, %c1440_i64)
+// CHECK: func.call @deepfuse_rt_dma(%c1_i64, %c0_i64, %{{.*}}, %{{.*}}, %c1_i64, %[[ROWS]], %[[ROW]], %c0_i64, %c1152_i64, %c0_i64, %[[ROW]])
 // The kernel computes the group's channels [k, min(k + 8, 20)).
 // CHECK-NEXT: %[[FROM:.*]] = arith.maxsi %[[K]], %c0 : index
 // CHECK-NEXT: %[[NEXT:.*]] = arith.addi %[[K]], %c8 : index
