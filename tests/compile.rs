@@ -1211,13 +1211,15 @@ fn global_pools_finish_chunk_by_chunk() -> Result<(), Failed> {
 }
 
 /// Every activation kind and binary op as tile kernels, which compute a
-/// row at a time in masked vectors (`affine/elementwise.rs`): a 3x3
-/// convolution of 8 channels on 13x13, each activation of its output,
+/// row at a time in masked vectors, or a channel's rows as one run when
+/// the frame spans whole rows of every buffer (`affine/elementwise.rs`): a
+/// 3x3 convolution of 8 channels on 13x13, each activation of its output,
 /// then adds and multiplies of them. Tiles of 2 columns, which do not
-/// divide the 13 (dp at 4 KiB), bands of whole rows (dp at 16 KiB, one
-/// activation in place; layer at 4 KiB), whole tensors (naive at 16 KiB),
-/// and op by op (flat loops); every region staged, with the reference's
-/// output and the predicted bytes.
+/// divide the 13 (dp at 4 KiB: runs of 2 columns, and rows at the last
+/// column), bands of whole rows (dp at 16 KiB, one activation in place;
+/// layer at 4 KiB), whole tensors (naive at 16 KiB), and op by op (flat
+/// loops); every region staged, with the reference's output and the
+/// predicted bytes.
 fn elementwise_tiles_run_in_vectors() -> Result<(), Failed> {
     let text = r#"func.func @net(%x: tensor<1x8x13x13xf32>) -> tensor<1x8x13x13xf32> {
   %w = df.param "w" : tensor<8x8x3x3xf32>

@@ -676,7 +676,7 @@ pub fn binary_op(
     out: &View,
     frame: &Frame,
 ) -> KernelResult {
-    let rows = super::elementwise::rows(f, frame, ins, out, |f, values, ty| {
+    let rows = super::elementwise::rows(f, frame, ins, out, &|f, values, ty| {
         Ok(binary_of(f, kind, &values[0], &values[1], ty))
     })?;
     if rows {
@@ -775,7 +775,7 @@ pub fn activation(
     out: &View,
     frame: &Frame,
 ) -> KernelResult {
-    let rows = super::elementwise::rows(f, frame, ins, out, |f, values, ty| {
+    let rows = super::elementwise::rows(f, frame, ins, out, &|f, values, ty| {
         activation_value_of(f, op, &values[0], ty)
     })?;
     if rows {

@@ -14,11 +14,23 @@
 // FLAT: call @df_kernel_1_activation(%{{.*}}, %{{.*}}) : (memref<1352xf32>, memref<1352xf32>) -> ()
 // FLAT-NEXT: call @df_kernel_2_add(
 
-// Staged, their tile kernels run along each row of the step's frame (its
-// bounds are arguments) in vectors of 8 columns, the last one masked; the
-// leaky relu selects lane by lane.
+// Staged, their tile kernels run in vectors of 8 columns, the last one
+// masked; the leaky relu selects lane by lane. When the step's frame spans
+// whole rows of every buffer (its columns those of the windows, checked on
+// the frame's bounds and the windows' origins, which are arguments), each
+// channel's rows are one run in every buffer, merged into one loop;
+// otherwise the loop runs along each row of the frame.
 // ROWS-DAG: #[[LANES:.*]] = affine_map<(d0)[s0] -> (8, -d0 + s0)>
+// ROWS-DAG: #[[WHOLE:.*]] = affine_set<()[s0, s1, s2, s3] : (s0 - s2 == 0, s1 - s0 - 2 == 0, s0 - s3 == 0)>
 // ROWS-LABEL: func.func private @df_tile_{{[0-9]+}}_activation(
+// ROWS: affine.if #[[WHOLE]]()[%[[C0:.*]], %[[C1:.*]], %{{.*}}, %{{.*}}] {
+// ROWS: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x8x1x2xf32> into memref<1x8x2xf32>
+// ROWS: affine.for %[[P:.*]] = 0 to %[[LEN:.*]] step 8 {
+// ROWS-NEXT: %[[PN:.*]] = affine.min #[[LANES]](%[[P]])[%[[LEN]]]
+// ROWS-NEXT: vector.create_mask %[[PN]] : vector<8xi1>
+// ROWS: vector.maskedload %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// ROWS: vector.maskedstore %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32>
+// ROWS: } else {
 // ROWS: affine.for %[[X:.*]] = %[[W0:.*]] to %[[W1:.*]] step 8 {
 // ROWS-NEXT: %[[N:.*]] = affine.min #[[LANES]](%[[X]])[%[[W1]]]
 // ROWS-NEXT: %[[MASK:.*]] = vector.create_mask %[[N]] : vector<8xi1>
