@@ -12,10 +12,10 @@
 //! run, and a sweep over the chunks one stream through memory. The bytes a
 //! DMA moves do not change, only where they come from.
 //!
-//! [`plan`] decides which filters qualify; the buffer plan gives the packed
-//! copies their place among the parameters ([`crate::buffers`]), the init
-//! function fills them and the staged DMAs read them
-//! ([`crate::affine`]).
+//! [`plan`] decides which filters qualify and [`apply`] adds their copies
+//! to the program; the buffer plan gives the copies their place among the
+//! parameters ([`crate::buffers`]), the init function fills them and the
+//! staged DMAs read them ([`crate::affine`]).
 
 use crate::{
     program::{Program, TensorValue, ValueClass, ValueId},
@@ -33,20 +33,6 @@ pub struct PackedFilter {
     pub packed: ValueId,
     /// Input channels per chunk.
     pub chunk: i64,
-}
-
-impl PackedFilter {
-    /// Element of the packed copy holding element `[k, c, t]` of the
-    /// filter (`t` the tap, `taps` per input channel), for a channel `c`
-    /// in a full chunk: `((c floordiv w) * w * K + k * w + c mod w) * taps +
-    /// t`, as an affine expression of `k`, `c` and `t` (`K` is `out`).
-    pub fn element(&self, out: i64, taps: i64, (k, c, t): (&str, &str, &str)) -> String {
-        let w = self.chunk;
-        format!(
-            "((({c}) floordiv {w}) * {} + ({k}) * {w} + ({c}) mod {w}) * {taps} + {t}",
-            w * out
-        )
-    }
 }
 
 /// The filters of staged layers whose every forward read is a chunk load

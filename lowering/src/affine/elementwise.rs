@@ -45,10 +45,14 @@ pub(super) fn rows(
         return Ok(false);
     }
     // Every operand a window of its own tensor (no dimension broadcast),
-    // so that a run of it is the output run's elements.
+    // so that a run of it is the output run's elements, and every window
+    // as wide as the output's (else no frame spans whole rows of all, and
+    // the branch would only cost compile time).
     let runs = rank == 4
         && ins.iter().all(|view| {
-            view.shape.len() == 4 && (0..4).all(|d| view.shape[d] != 1 || out.shape[d] == 1)
+            view.shape.len() == 4
+                && view.shape[3] == out.shape[3]
+                && (0..4).all(|d| view.shape[d] != 1 || out.shape[d] == 1)
         });
     if runs {
         let condition = whole_rows(f, frame, ins, out);
