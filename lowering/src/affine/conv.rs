@@ -91,6 +91,13 @@ impl ConvShape {
         }
     }
 
+    /// Whether row tap `kx + 1` reads the odd elements of the loads whose
+    /// even elements tap `kx` reads (column stride 2, no dilation, `kx`
+    /// even), so that a tile block loads them once for both.
+    fn shares_loads_with_next(&self, kx: i64) -> bool {
+        self.strides[1] == 2 && self.dilations[1] == 1 && kx % 2 == 0 && kx + 1 < self.kernel[1]
+    }
+
     /// Output channels per block: 8 or 4 when a block stays in one group,
     /// else 1. A block of 8 runs one-vector column blocks with 8
     /// accumulators and two-vector ones whole with 32 vector registers, in
@@ -568,7 +575,7 @@ impl TileBlock<'_> {
         // Column blocks outside the rows: a block's masks do not depend on
         // the row, so they are computed once per block, not once per row
         // (with a short reduction, as in a chunk of 8 input channels, they
-        // were a fifth of the kernel's instructions).
+        // were about a fifth of a row's instructions in the assembly).
         let xb = f.open_for(
             "0",
             format!("affine_map<()[s0, s1] -> ((s1 - s0) ceildiv {block})>()[{w0}, {w1}]"),
@@ -1151,7 +1158,7 @@ impl RuntimeMasks {
         });
         let loads = (0..kw)
             .map(|kx| {
-                let paired = dw == 1 && kx % 2 == 0 && kx + 1 < kw;
+                let paired = shape.shares_loads_with_next(kx);
                 (0..vectors)
                     .map(|j| {
                         (0..stride)
@@ -1442,21 +1449,22 @@ impl Emitter<'_> {
         self.keep_even(f, parts)
     }
 
-    /// The row taps whose inputs a tile block loads together: with column
-    /// stride 2 and no dilation, tap `kx + 1` reads the odd elements of
-    /// the ones whose even elements tap `kx` reads, so even taps are paired
-    /// with the next; otherwise each tap alone.
+    /// The row taps whose inputs a tile block loads together: a tap and
+    /// the next when they share their loads
+    /// ([`ConvShape::shares_loads_with_next`]), otherwise each tap alone.
     fn tap_pairs(&self) -> Vec<std::ops::Range<i64>> {
-        let kw = self.shape.kernel[1];
-        let step = if self.shape.strides[1] == 2 && self.shape.dilations[1] == 1 {
-            2
-        } else {
-            1
-        };
-        (0..kw)
-            .step_by(step as usize)
-            .map(|kx| kx..(kx + step).min(kw))
-            .collect()
+        let mut pairs = Vec::new();
+        let mut kx = 0;
+        while kx < self.shape.kernel[1] {
+            let end = if self.shape.shares_loads_with_next(kx) {
+                kx + 2
+            } else {
+                kx + 1
+            };
+            pairs.push(kx..end);
+            kx = end;
+        }
+        pairs
     }
 
     /// Per tap of `taps` (one of [`Emitter::tap_pairs`]), the input
@@ -1569,8 +1577,7 @@ impl Emitter<'_> {
 /// them: a tile kernel with column stride 2 keeps its accumulators in this
 /// order, lane `p` for output column `INTERLEAVED[p] / 2` of the block,
 /// and restores the order when it loads and stores them. Keeping them in
-/// order took a second, cross-half shuffle per load (`vpermpd`), and the
-/// two shuffles were a third of a 3x3 stride-2 tile kernel's time.
+/// order took a second, cross-half shuffle per load (`vpermpd`).
 const INTERLEAVED: [i64; LANES as usize] = [0, 2, 8, 10, 4, 6, 12, 14];
 
 /// `vector.shuffle` of two vectors of [`LANES`].
