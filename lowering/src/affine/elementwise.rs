@@ -9,11 +9,11 @@
 //! vectors.
 //!
 //! When a step's frame spans whole rows of every buffer (checked at run
-//! time), a channel's rows are one run in each, and one loop runs along
-//! that run instead: a row of 14 columns took two vectors, one of them
-//! masked, and the loop's bookkeeping per vector cost more than the
-//! arithmetic (an in-place relu of ResNet-50's 1024x14x14 tiles took 8
-//! times as long as the whole layer's flat loop).
+//! time), a channel's rows are one run in each, and the loop runs along
+//! that run instead of row by row: a row of 14 columns took two vectors,
+//! one of them masked, and the loop's bookkeeping per vector cost more
+//! than the arithmetic (an in-place relu of ResNet-50's 1024x14x14 tiles
+//! took 8 times as long as the whole layer's flat loop).
 
 use super::conv::{LANES, collapse, load_at, store_at, symbol};
 use super::kernels::{Frame, View, broadcast};
@@ -45,20 +45,14 @@ pub(super) fn rows(
         return Ok(false);
     }
     // Every operand a window of its own tensor (no dimension broadcast),
-    // so that a run of it is the output run's elements, and every window
-    // as wide as the output's (else no frame spans whole rows of all, and
-    // the branch would only cost compile time).
-    let runs = rank == 4
+    // so that its rows merge as the output's do.
+    let windows = rank == 4
         && ins.iter().all(|view| {
-            view.shape.len() == 4
-                && view.shape[3] == out.shape[3]
-                && (0..4).all(|d| view.shape[d] != 1 || out.shape[d] == 1)
+            view.shape.len() == 4 && (0..4).all(|d| view.shape[d] != 1 || out.shape[d] == 1)
         });
-    if runs {
-        let condition = whole_rows(f, frame, ins, out);
-        f.open(format!("affine.if {condition} {{"));
-        channel_runs(f, frame, ins, out, value)?;
-        f.else_branch();
+    if windows {
+        merged_rows(f, frame, ins, out, value)?;
+        return Ok(true);
     }
     let last = rank - 1;
     let mut at = frame.open(f, 0..last);
@@ -79,108 +73,116 @@ pub(super) fn rows(
     let result = value(f, &operands, &format!("vector<{LANES}xf32>"))?;
     store_at(f, out, &at, last, &result, Some(&mask));
     f.close_n(rank);
-    if runs {
-        f.close();
-    }
     Ok(true)
 }
 
-/// The integer set (applied to its operands) that holds when `frame`'s
-/// columns are every column of each of `views` and `out`: their windows
-/// start at the frame's first column and are as wide as the frame.
-fn whole_rows(f: &mut FunctionText, frame: &Frame, ins: &[View], out: &View) -> String {
-    let (w0, w1) = &frame.bounds[3];
-    let mut operands = vec![symbol(f, w0), symbol(f, w1)];
-    let mut constraints = Vec::new();
-    for view in ins.iter().chain([out]) {
-        let width = view.shape[3];
-        match view.origin.get(3).filter(|origin| !origin.is_empty()) {
-            Some(origin) => {
-                let s = operands.len();
-                operands.push(origin.clone());
-                constraints.push(format!("s0 - s{s} == 0"));
-            }
-            None => constraints.push("s0 == 0".to_string()),
-        }
-        let spans = format!("s1 - s0 - {width} == 0");
-        if !constraints.contains(&spans) {
-            constraints.push(spans);
-        }
-    }
-    let symbols: Vec<String> = (0..operands.len()).map(|s| format!("s{s}")).collect();
-    format!(
-        "affine_set<()[{}] : ({})>()[{}]",
-        symbols.join(", "),
-        constraints.join(", "),
-        operands.join(", ")
-    )
-}
-
-/// [`rows`] when the frame spans whole rows of every view: per batch and
-/// channel, one loop of vectors along the frame's rows merged into one run.
-fn channel_runs(
+/// [`rows`] on 4-D windows, over views of them with each channel's rows
+/// merged (`[N, C, H * W]`): per batch and channel, a loop over runs and,
+/// in each, a loop of vectors. A run is a row of the frame, or, when the
+/// frame spans whole rows of every window (its columns are each window's,
+/// decided at run time), all its rows at once.
+fn merged_rows(
     f: &mut FunctionText,
     frame: &Frame,
     ins: &[View],
     out: &View,
     value: &VectorValue,
 ) -> Result<(), String> {
-    let width = out.shape[3];
-    let (h0, h1) = &frame.bounds[2];
-    let (h0, h1) = (symbol(f, h0), symbol(f, h1));
-    let length = f.assign(
-        "n",
-        format!("affine.apply affine_map<()[s0, s1] -> ((s1 - s0) * {width})>()[{h0}, {h1}]"),
+    let [(h0, h1), (w0, w1)] = [2, 3].map(|d| {
+        let (lower, upper) = &frame.bounds[d];
+        (symbol(f, lower), symbol(f, upper))
+    });
+    let apply = |f: &mut FunctionText, map: &str, symbols: &[&str]| {
+        f.assign("p", format!("affine.apply {map}[{}]", symbols.join(", ")))
+    };
+    let rows = apply(f, "affine_map<()[s0, s1] -> (s1 - s0)>()", &[&h0, &h1]);
+    let columns = apply(f, "affine_map<()[s0, s1] -> (s1 - s0)>()", &[&w0, &w1]);
+    let origin = |f: &mut FunctionText, view: &View, d: usize| match view
+        .origin
+        .get(d)
+        .filter(|origin| !origin.is_empty())
+    {
+        Some(origin) => origin.clone(),
+        None => f.index(0),
+    };
+    // Whole rows: every window starts at the frame's first column and is
+    // as wide as the frame.
+    let mut pairs: Vec<String> = Vec::new();
+    for view in ins.iter().chain([out]) {
+        let (left, width) = (origin(f, view, 3), f.index(view.shape[3]));
+        for pair in [format!("{w0}, {left}"), format!("{columns}, {width}")] {
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    let equal: Vec<String> = pairs
+        .iter()
+        .map(|pair| f.assign("w", format!("arith.cmpi eq, {pair} : index")))
+        .collect();
+    let whole = equal
+        .into_iter()
+        .reduce(|all, next| f.assign("w", format!("arith.andi {all}, {next} : i1")))
+        .expect("the output's condition");
+    let one = f.index(1);
+    let runs = f.assign("r", format!("arith.select {whole}, {one}, {rows} : index"));
+    let merged = apply(
+        f,
+        &format!("affine_map<()[s0] -> (s0 * {})>()", out.shape[3]),
+        &[&rows],
     );
-    // Each view merged to [N, C, H * W], its run starting at the frame's
-    // first row.
-    let run = |f: &mut FunctionText, view: &View| {
+    let length = f.assign(
+        "r",
+        format!("arith.select {whole}, {merged}, {columns} : index"),
+    );
+    // Per view, the merged view and where the frame's first row starts in
+    // it; run `r` starts `r` rows later.
+    let merge = |f: &mut FunctionText, view: &View| {
         let [n, c, h, w] = view.shape[..] else {
             unreachable!("four dimensions");
         };
+        let (top, left) = (origin(f, view, 2), origin(f, view, 3));
+        let start = apply(
+            f,
+            &format!("affine_map<()[s0, s1, s2, s3] -> ((s0 - s1) * {w} + s2 - s3)>()"),
+            &[&h0, &top, &w0, &left],
+        );
         let merged = View {
             origin: view.origin.iter().take(2).cloned().collect(),
             ..collapse(f, view, [n, c, h * w])
         };
-        let start = match view.origin.get(2).filter(|origin| !origin.is_empty()) {
-            Some(origin) => f.assign(
-                "p",
-                format!(
-                    "affine.apply affine_map<()[s0, s1] -> ((s0 - s1) * {width})>()[{h0}, {origin}]"
-                ),
-            ),
-            None => f.assign(
-                "p",
-                format!("affine.apply affine_map<()[s0] -> (s0 * {width})>()[{h0}]"),
-            ),
-        };
-        (merged, start)
+        (merged, start, w)
     };
-    let operands: Vec<(View, String)> = ins.iter().map(|view| run(f, view)).collect();
-    let (merged_out, out_start) = run(f, out);
+    let operands: Vec<(View, String, i64)> = ins.iter().map(|view| merge(f, view)).collect();
+    let (merged_out, out_start, out_width) = merge(f, out);
     let at = frame.open(f, 0..2);
+    let run = f.open_for("0", &runs);
     let offset = f.fresh("i");
     f.open(format!(
         "affine.for {offset} = 0 to {length} step {LANES} {{"
     ));
     let (_, mask) = lanes_before(f, &offset, &length);
-    let index = |f: &mut FunctionText, start: &str| {
+    let position = |f: &mut FunctionText, start: &str, width: i64| {
         f.assign(
             "p",
-            format!("affine.apply affine_map<(d0)[s0] -> (d0 + s0)>({offset})[{start}]"),
+            format!(
+                "affine.apply affine_map<(d0, d1)[s0] -> (d0 * {width} + d1 + s0)>({run}, {offset})[{start}]"
+            ),
         )
     };
     let mut values = Vec::new();
-    for (view, start) in &operands {
-        let position = index(f, start);
-        let indices = [at[0].clone(), at[1].clone(), position];
+    for (view, start, width) in &operands {
+        let indices = [at[0].clone(), at[1].clone(), position(f, start, *width)];
         values.push(load_at(f, view, &indices, 2, Some(&mask)));
     }
     let result = value(f, &values, &format!("vector<{LANES}xf32>"))?;
-    let position = index(f, &out_start);
-    let indices = [at[0].clone(), at[1].clone(), position];
+    let indices = [
+        at[0].clone(),
+        at[1].clone(),
+        position(f, &out_start, out_width),
+    ];
     store_at(f, &merged_out, &indices, 2, &result, Some(&mask));
-    f.close_n(3);
+    f.close_n(4);
     Ok(())
 }
 

@@ -15,29 +15,34 @@
 // FLAT-NEXT: call @df_kernel_2_add(
 
 // Staged, their tile kernels run in vectors of 8 columns, the last one
-// masked; the leaky relu selects lane by lane. When the step's frame spans
-// whole rows of every buffer (its columns those of the windows, checked on
-// the frame's bounds and the windows' origins, which are arguments), each
-// channel's rows are one run in every buffer, merged into one loop;
-// otherwise the loop runs along each row of the frame.
+// masked; the leaky relu selects lane by lane. Each view's rows are merged
+// ([1, 8, 2]), and per channel a loop runs over runs: the frame's rows one
+// by one (its bounds are arguments), or, when the frame spans whole rows
+// of every window (its first column each window's and its width theirs:
+// the selects), all its rows as one run.
 // ROWS-DAG: #[[LANES:.*]] = affine_map<(d0)[s0] -> (8, -d0 + s0)>
-// ROWS-DAG: #[[WHOLE:.*]] = affine_set<()[s0, s1, s2, s3] : (s0 - s2 == 0, s1 - s0 - 2 == 0, s0 - s3 == 0)>
+// ROWS-DAG: #[[AT:.*]] = affine_map<(d0, d1)[s0] -> (d0 * 2 + d1 + s0)>
 // ROWS-LABEL: func.func private @df_tile_{{[0-9]+}}_activation(
-// ROWS: affine.if #[[WHOLE]]()[%[[C0:.*]], %[[C1:.*]], %{{.*}}, %{{.*}}] {
+// ROWS: %[[ROWS:.*]] = affine.apply #{{.*}}()[%arg4, %arg5]
+// ROWS-NEXT: %[[COLS:.*]] = affine.apply #{{.*}}()[%arg6, %arg7]
+// ROWS-NEXT: %[[LEFT_IN:.*]] = arith.cmpi eq, %arg6, %arg10 : index
+// ROWS-NEXT: %[[WIDE:.*]] = arith.cmpi eq, %[[COLS]], %c2 : index
+// ROWS-NEXT: %[[LEFT_OUT:.*]] = arith.cmpi eq, %arg6, %arg13 : index
+// ROWS-NEXT: %[[W1:.*]] = arith.andi %[[LEFT_IN]], %[[WIDE]] : i1
+// ROWS-NEXT: %[[WHOLE:.*]] = arith.andi %[[W1]], %[[LEFT_OUT]] : i1
+// ROWS-NEXT: %[[TRIPS:.*]] = arith.select %[[WHOLE]], %c1, %[[ROWS]] : index
+// ROWS-NEXT: %[[MERGED:.*]] = affine.apply #{{.*}}()[%[[ROWS]]]
+// ROWS-NEXT: %[[LEN:.*]] = arith.select %[[WHOLE]], %[[MERGED]], %[[COLS]] : index
 // ROWS: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x8x1x2xf32> into memref<1x8x2xf32>
-// ROWS: affine.for %[[P:.*]] = 0 to %[[LEN:.*]] step 8 {
-// ROWS-NEXT: %[[PN:.*]] = affine.min #[[LANES]](%[[P]])[%[[LEN]]]
-// ROWS-NEXT: vector.create_mask %[[PN]] : vector<8xi1>
-// ROWS: vector.maskedload %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
-// ROWS: vector.maskedstore %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32>
-// ROWS: } else {
-// ROWS: affine.for %[[X:.*]] = %[[W0:.*]] to %[[W1:.*]] step 8 {
-// ROWS-NEXT: %[[N:.*]] = affine.min #[[LANES]](%[[X]])[%[[W1]]]
+// ROWS: affine.for %[[R:.*]] = 0 to %[[TRIPS]] {
+// ROWS-NEXT: affine.for %[[X:.*]] = 0 to %[[LEN]] step 8 {
+// ROWS-NEXT: %[[N:.*]] = affine.min #[[LANES]](%[[X]])[%[[LEN]]]
 // ROWS-NEXT: %[[MASK:.*]] = vector.create_mask %[[N]] : vector<8xi1>
-// ROWS: vector.maskedload %{{.*}}, %[[MASK]], %{{.*}} : memref<{{.*}}>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// ROWS-NEXT: affine.apply #[[AT]](%[[R]], %[[X]])
+// ROWS: vector.maskedload %{{.*}}, %[[MASK]], %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
 // ROWS: arith.cmpf oge, %{{.*}}, %{{.*}} : vector<8xf32>
 // ROWS-NEXT: arith.select %{{.*}} : vector<8xi1>, vector<8xf32>
-// ROWS: vector.maskedstore %{{.*}}, %[[MASK]], %{{.*}} : memref<{{.*}}>, vector<8xi1>, vector<8xf32>
+// ROWS: vector.maskedstore %{{.*}}, %[[MASK]], %{{.*}} : memref<1x8x2xf32>, vector<8xi1>, vector<8xf32>
 // ROWS-LABEL: func.func private @df_tile_{{[0-9]+}}_add(
 // ROWS: vector.create_mask
 // ROWS: vector.maskedload
