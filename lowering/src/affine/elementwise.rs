@@ -97,19 +97,11 @@ fn merged_rows(
     };
     let rows = apply(f, "affine_map<()[s0, s1] -> (s1 - s0)>()", &[&h0, &h1]);
     let columns = apply(f, "affine_map<()[s0, s1] -> (s1 - s0)>()", &[&w0, &w1]);
-    let origin = |f: &mut FunctionText, view: &View, d: usize| match view
-        .origin
-        .get(d)
-        .filter(|origin| !origin.is_empty())
-    {
-        Some(origin) => origin.clone(),
-        None => f.index(0),
-    };
     // Whole rows: every window starts at the frame's first column and is
     // as wide as the frame.
     let mut pairs: Vec<String> = Vec::new();
     for view in ins.iter().chain([out]) {
-        let (left, width) = (origin(f, view, 3), f.index(view.shape[3]));
+        let (left, width) = (view.start(f, 3), f.index(view.shape[3]));
         for pair in [format!("{w0}, {left}"), format!("{columns}, {width}")] {
             if !pairs.contains(&pair) {
                 pairs.push(pair);
@@ -141,7 +133,7 @@ fn merged_rows(
         let [n, c, h, w] = view.shape[..] else {
             unreachable!("four dimensions");
         };
-        let (top, left) = (origin(f, view, 2), origin(f, view, 3));
+        let (top, left) = (view.start(f, 2), view.start(f, 3));
         let start = apply(
             f,
             &format!("affine_map<()[s0, s1, s2, s3] -> ((s0 - s1) * {w} + s2 - s3)>()"),

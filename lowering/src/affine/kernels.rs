@@ -38,6 +38,15 @@ impl View {
         }
     }
 
+    /// Where the window starts along dimension `d`: its origin's SSA name,
+    /// or an `index` constant 0 for a whole tensor.
+    pub(crate) fn start(&self, f: &mut FunctionText, d: usize) -> String {
+        match self.origin.get(d).filter(|origin| !origin.is_empty()) {
+            Some(origin) => origin.clone(),
+            None => f.index(0),
+        }
+    }
+
     /// `indices` in the view's memref (the window's origin subtracted).
     pub(crate) fn at(&self, indices: &[String]) -> String {
         self.relative(indices).join(", ")

@@ -353,12 +353,8 @@ pub fn conv2d_tile(
         Some((lower, upper)) => (conv::symbol(f, lower), conv::symbol(f, upper)),
         None => (f.index(0), f.index(shape.input[1] / shape.groups)),
     };
-    let mut origin = |view: &View, d: usize| match view.origin.get(d).filter(|o| !o.is_empty()) {
-        Some(origin) => origin.clone(),
-        None => f.index(0),
-    };
-    let (row, column) = (origin(out, 2), origin(out, 3));
-    let (input_row, input_column) = (origin(input, 2), origin(input, 3));
+    let (row, column) = (out.start(f, 2), out.start(f, 3));
+    let (input_row, input_column) = (input.start(f, 2), input.start(f, 3));
     let [_, c, h, w] = input.shape[..] else {
         return false;
     };

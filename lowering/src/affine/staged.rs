@@ -1671,7 +1671,8 @@ impl Writer<'_, '_> {
         self.weight_dma(arena_offset, &offset, (&one, &total), (&zero, &zero));
     }
 
-    /// The DMA of a chunked filter's slice: output channels `[k, k +
+    /// The DMA of a chunked filter's slice (nothing for a weight loaded
+    /// whole): output channels `[k, k +
     /// rows)` (`rows` an `i64` value) by input channels `[start, start +
     /// count)`. In the filter's own layout the rows are a filter row apart;
     /// in its chunk-major copy, the chunk's `K` rows of `count` channels
@@ -1945,9 +1946,7 @@ impl Writer<'_, '_> {
                         // this chunk: per output channel, contiguous input
                         // channels.
                         for weight in &slices.weights {
-                            if weight.chunked.is_some() {
-                                self.filter_chunk_dma(weight, (&k, &group_count), (&start, &count));
-                            }
+                            self.filter_chunk_dma(weight, (&k, &group_count), (&start, &count));
                         }
                         self.call(call, s, &loops)?;
                         self.f.close();
