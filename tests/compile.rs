@@ -130,6 +130,7 @@ pub fn trials() -> Vec<Trial> {
             "chunk_loads_read_packed_filters",
             chunk_loads_read_packed_filters,
         ),
+        check("layers_widen_one_at_a_time", layers_widen_one_at_a_time),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -518,7 +519,8 @@ fn convolutions_run_a_cache_tile_at_a_time() -> Result<(), Failed> {
 
 /// Streamed weights load several output channels' slices at once when the
 /// arena has room (`staging::widen`): groups of 8, 4 and 2 over 20 and 12
-/// output channels, so the last group is short; filters loaded per input
+/// output channels, so the last group is short, and groups of all 12 or 20
+/// channels where a layer alone can widen; filters loaded per input
 /// chunk (12 and 20 input channels in chunks of 8, or wider where the arena
 /// has room) as boxes of one row per output channel; stride 2 and 1x1 tile
 /// kernels blocked over the group's channels; and a one-pixel 1x1 convolution (the dot-product
@@ -1300,6 +1302,60 @@ fn chunks_keep_weights_for_their_sweep() -> Result<(), Failed> {
             predicted.weight > weights && predicted.weight < steps[0] as u64 / 2 * weights,
             "{scratchpad}: each chunk should keep some weights for its sweep: {predicted:?}"
         );
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
+}
+
+/// A bottleneck block with a strided shortcut, whose layers get chunks and
+/// weight slices of their own widths (`staging::widen_each`): 8 to 64
+/// output channels per load and 8 to 32 input channels per chunk, the
+/// widths differing from layer to layer and from capacity to capacity.
+/// Every region is staged, the outputs are the reference's and the counted
+/// bytes the predicted ones.
+fn layers_widen_one_at_a_time() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x64x14x14xf32>) -> tensor<1x128x7x7xf32> {
+  %w1 = df.param "c1.w" : tensor<32x64x1x1xf32>
+  %b1 = df.param "c1.b" : tensor<32xf32>
+  %c1 = df.conv2d %x, %w1, %b1 strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x64x14x14xf32>, tensor<32x64x1x1xf32>, tensor<32xf32>) -> tensor<1x32x14x14xf32>
+  %r1 = df.activation relu %c1 : tensor<1x32x14x14xf32>
+  %w2 = df.param "c2.w" : tensor<32x32x3x3xf32>
+  %b2 = df.param "c2.b" : tensor<32xf32>
+  %c2 = df.conv2d %r1, %w2, %b2 strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x32x14x14xf32>, tensor<32x32x3x3xf32>, tensor<32xf32>) -> tensor<1x32x7x7xf32>
+  %r2 = df.activation relu %c2 : tensor<1x32x7x7xf32>
+  %w3 = df.param "c3.w" : tensor<128x32x1x1xf32>
+  %b3 = df.param "c3.b" : tensor<128xf32>
+  %c3 = df.conv2d %r2, %w3, %b3 strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x32x7x7xf32>, tensor<128x32x1x1xf32>, tensor<128xf32>) -> tensor<1x128x7x7xf32>
+  %wd = df.param "ds.w" : tensor<128x64x1x1xf32>
+  %bd = df.param "ds.b" : tensor<128xf32>
+  %d = df.conv2d %x, %wd, %bd strides [2, 2] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x64x14x14xf32>, tensor<128x64x1x1xf32>, tensor<128xf32>) -> tensor<1x128x7x7xf32>
+  %s = df.add %c3, %d : (tensor<1x128x7x7xf32>, tensor<1x128x7x7xf32>) -> tensor<1x128x7x7xf32>
+  %y = df.activation relu %s : tensor<1x128x7x7xf32>
+  return %y : tensor<1x128x7x7xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 23 };
+    let input = random_input(&[1, 64, 14, 14], 23, 0);
+    for (strategy, scratchpad) in [
+        (Strategy::Dp, 24 << 10),
+        (Strategy::Dp, 48 << 10),
+        (Strategy::Dp, 64 << 10),
+        (Strategy::Dp, 96 << 10),
+        (Strategy::Layer, 24 << 10),
+        (Strategy::Naive, 16 << 10),
+    ] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
+            // At 24 KiB the tiles are a column wide, which only
+            // `--stage-all` stages.
+            stage_all: true,
+            ..CompileOptions::default()
+        };
         every_region_staged(text, options, &params, vec![input.clone()])?;
     }
     Ok(())

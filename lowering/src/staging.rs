@@ -1206,8 +1206,9 @@ const SLICE_GROUPS: [i64; 4] = [8, 4, 2, 1];
 /// Uses the arena's room beyond the cost model's buffers: streamed inputs
 /// in chunks wider than [`STREAM_CHANNELS`], and several output channels'
 /// slices of every sliced weight per load, the widest pair (chunks first)
-/// whose buffers still fit `capacity`. The same bytes move, in fewer and
-/// larger transfers, and the kernels do more per call.
+/// whose buffers still fit `capacity`, then layer by layer
+/// ([`widen_each`]). The same bytes move, in fewer and larger transfers, and
+/// the kernels do more per call.
 fn widen(region: &mut StagedRegion, capacity: u64, activation_align: u64) {
     let chunked = region.layers.iter().any(|layer| layer.chunked.is_some());
     let sliced = region
@@ -1228,34 +1229,136 @@ fn widen(region: &mut StagedRegion, capacity: u64, activation_align: u64) {
                 .map_or(0, |u| use_channel_extent(&region.plan, p, u))
         })
         .collect();
-    for &width in widths {
+    'uniform: for &width in widths {
         for &group in groups {
             if (width, group) == (STREAM_CHANNELS, 1) {
-                return;
+                break 'uniform;
             }
             let mut wider = region.clone();
             for (layer, &extent) in wider.layers.iter_mut().zip(&extents) {
                 // No wider than the input it chunks, and never narrower
                 // than the model's chunk.
-                let width = width.min(extent).max(STREAM_CHANNELS);
-                layer.chunk_channels = width;
-                layer.slice_channels = group.min(layer.out_channels);
-                for weight in layer.weights.iter_mut() {
-                    if weight.sliced {
-                        weight.buffer.shape[0] = layer.slice_channels;
-                    }
-                    if weight.chunked {
-                        let shape = &mut weight.buffer.shape;
-                        shape[1] = width.min(weight.channels);
-                    }
-                }
+                set_chunk_channels(layer, width.min(extent).max(STREAM_CHANNELS));
+                set_slice_channels(layer, group.min(layer.out_channels));
             }
             place(&mut wider, activation_align, Placement::Quick);
             if wider.arena_bytes <= capacity {
                 *region = wider;
-                return;
+                break 'uniform;
             }
         }
+    }
+    widen_each(region, capacity, activation_align, &extents);
+}
+
+/// The most output channels per load of a sliced weight that
+/// [`widen_each`] gives a layer.
+const MAX_SLICE_CHANNELS: i64 = 64;
+
+/// After [`widen`]'s uniform choice, widens the layers one at a time while
+/// the arena still fits `capacity`: first each chunked layer's chunks, then
+/// each layer's weight slices, doubling them, the layers whose buffers grow
+/// least first. One layer's large buffer (a 3x3 filter slice over all its
+/// input channels, a wide input window) then no longer holds back the
+/// others, whose narrow chunks or slices of a few hundred bytes cost a
+/// partial-sum pass, a DMA and a kernel call each.
+fn widen_each(region: &mut StagedRegion, capacity: u64, activation_align: u64, extents: &[i64]) {
+    let chunk_limit = |p: usize| extents[p].min(CHUNK_WIDTHS[0]);
+    let mut chunked: Vec<usize> = (0..region.layers.len())
+        .filter(|&p| region.layers[p].chunked.is_some())
+        .collect();
+    chunked.sort_by_key(|&p| (widening_bytes(&region.layers[p], Widening::Chunk), p));
+    for p in chunked {
+        while region.layers[p].chunk_channels < chunk_limit(p) {
+            let width = (region.layers[p].chunk_channels * 2).min(chunk_limit(p));
+            let mut wider = region.clone();
+            set_chunk_channels(&mut wider.layers[p], width);
+            place(&mut wider, activation_align, Placement::Quick);
+            if wider.arena_bytes > capacity {
+                break;
+            }
+            *region = wider;
+        }
+    }
+    let mut sliced: Vec<usize> = (0..region.layers.len())
+        .filter(|&p| region.layers[p].weights.iter().any(|w| w.sliced))
+        .collect();
+    sliced.sort_by_key(|&p| (widening_bytes(&region.layers[p], Widening::Slice), p));
+    for p in sliced {
+        let layer = &region.layers[p];
+        // No wider than the channels a step loads, or for a depthwise layer
+        // than its chunk, whose channels are all it computes.
+        let step_channels = layer
+            .weight_channels
+            .iter()
+            .map(|&(from, to)| to - from)
+            .max()
+            .unwrap_or(0);
+        let mut limit = step_channels.min(MAX_SLICE_CHANNELS);
+        if layer.depthwise && layer.chunked.is_some() {
+            limit = limit.min(layer.chunk_channels);
+        }
+        while region.layers[p].slice_channels < limit {
+            let group = (region.layers[p].slice_channels * 2).min(limit);
+            let mut wider = region.clone();
+            set_slice_channels(&mut wider.layers[p], group);
+            place(&mut wider, activation_align, Placement::Quick);
+            if wider.arena_bytes > capacity {
+                break;
+            }
+            *region = wider;
+        }
+    }
+}
+
+/// What [`widen_each`] widens.
+#[derive(Clone, Copy)]
+enum Widening {
+    /// The channels per chunk of a streamed input.
+    Chunk,
+    /// The output channels per load of the sliced weights.
+    Slice,
+}
+
+/// Bytes per channel of the buffers a [`Widening`] of `layer` enlarges.
+fn widening_bytes(layer: &StagedLayer, widening: Widening) -> u64 {
+    match widening {
+        Widening::Chunk => {
+            let inputs: u64 = (0..layer.uses.len())
+                .filter(|&u| layer.chunks(u))
+                .filter_map(|u| layer.use_buffers[u].as_ref())
+                .map(|b| b.bytes() / b.shape[1].max(1) as u64)
+                .sum();
+            let filters: u64 = layer
+                .weights
+                .iter()
+                .filter(|w| w.chunked)
+                .map(|w| w.buffer.bytes() / w.buffer.shape[1].max(1) as u64)
+                .sum();
+            inputs + filters
+        }
+        Widening::Slice => layer
+            .weights
+            .iter()
+            .filter(|w| w.sliced)
+            .map(|w| w.buffer.bytes() / w.buffer.shape[0].max(1) as u64)
+            .sum(),
+    }
+}
+
+/// Sets `layer`'s chunk width and its chunked filters' buffers to match.
+fn set_chunk_channels(layer: &mut StagedLayer, width: i64) {
+    layer.chunk_channels = width;
+    for weight in layer.weights.iter_mut().filter(|w| w.chunked) {
+        weight.buffer.shape[1] = width.min(weight.channels);
+    }
+}
+
+/// Sets `layer`'s slice width and its sliced weights' buffers to match.
+fn set_slice_channels(layer: &mut StagedLayer, group: i64) {
+    layer.slice_channels = group;
+    for weight in layer.weights.iter_mut().filter(|w| w.sliced) {
+        weight.buffer.shape[0] = group;
     }
 }
 

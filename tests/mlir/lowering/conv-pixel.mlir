@@ -2,13 +2,13 @@
 
 // A 1x1 convolution whose output is one pixel: the tile kernel computes
 // dot products over the input channels (the input's 20 channels streamed
-// in one chunk and the weights 8 output channels at a time, as the arena
-// has room). A block of 8 output channels keeps one
+// in one chunk and the weights of all 12 output channels at once, as the
+// arena has room). A block of 8 output channels keeps one
 // accumulator each; three rounds of shuffles and adds sum each across its
 // lanes into one vector, which is added to the partial sums and stored
 // whole.
 // CHECK-LABEL: func.func private @df_tile_0_conv2d(
-// CHECK-SAME: memref<1x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<8xf32> {llvm.noalias}, %{{.*}}: memref<1x12x1x1xf32> {llvm.noalias}
+// CHECK-SAME: memref<1x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<12x20x1x1xf32> {llvm.noalias}, %{{.*}}: memref<12xf32> {llvm.noalias}, %{{.*}}: memref<1x12x1x1xf32> {llvm.noalias}
 // CHECK: %[[PARTIAL:.*]] = affine.vector_load %{{.*}} : memref<1x12xf32>, vector<8xf32>
 // CHECK: %[[ACCS:.*]]:8 = affine.for %{{.*}} step 8 iter_args(
 // CHECK: %[[IN:.*]] = affine.vector_load %{{.*}} : memref<1x20xf32>, vector<8xf32>
