@@ -131,6 +131,10 @@ pub fn trials() -> Vec<Trial> {
             chunk_loads_read_packed_filters,
         ),
         check("layers_widen_one_at_a_time", layers_widen_one_at_a_time),
+        check(
+            "pointwise_tiles_read_taller_windows",
+            pointwise_tiles_read_taller_windows,
+        ),
     ];
     // Small inputs keep the suite fast; the full sizes run in
     // scripts/compile_zoo.sh.
@@ -1353,6 +1357,48 @@ fn layers_widen_one_at_a_time() -> Result<(), Failed> {
             strategy,
             // At 24 KiB the tiles are a column wide, which only
             // `--stage-all` stages.
+            stage_all: true,
+            ..CompileOptions::default()
+        };
+        every_region_staged(text, options, &params, vec![input.clone()])?;
+    }
+    Ok(())
+}
+
+/// A 1x1 and a 3x3 convolution of the same input, added, on rows of 35
+/// columns. With rows cached from step to step (the dp schedule, in steps
+/// of whole rows), the input's window holds the row above the 1x1's frame
+/// as well, so the windows start at different rows and the 1x1's product
+/// reads its input a row further on (`product::conv2d_tile`); the 3x3's
+/// tile kernel covers a row with one block of five vectors
+/// (`conv::tile_vectors`). Outputs and bytes match; an input read at the
+/// output's rows breaks them.
+fn pointwise_tiles_read_taller_windows() -> Result<(), Failed> {
+    let text = r#"func.func @net(%x: tensor<1x16x12x35xf32>) -> tensor<1x16x12x35xf32> {
+  %wa = df.param "a.w" : tensor<16x16x1x1xf32>
+  %ba = df.param "a.b" : tensor<16xf32>
+  %a = df.conv2d %x, %wa, %ba strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
+      : (tensor<1x16x12x35xf32>, tensor<16x16x1x1xf32>, tensor<16xf32>) -> tensor<1x16x12x35xf32>
+  %wb = df.param "b.w" : tensor<16x16x3x3xf32>
+  %bb = df.param "b.b" : tensor<16xf32>
+  %b = df.conv2d %x, %wb, %bb strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+      : (tensor<1x16x12x35xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>) -> tensor<1x16x12x35xf32>
+  %s = df.add %a, %b : (tensor<1x16x12x35xf32>, tensor<1x16x12x35xf32>) -> tensor<1x16x12x35xf32>
+  %y = df.activation relu %s : tensor<1x16x12x35xf32>
+  return %y : tensor<1x16x12x35xf32>
+}
+"#;
+    let params = weights::RandomParams { seed: 29 };
+    let input = random_input(&[1, 16, 12, 35], 29, 0);
+    for (strategy, scratchpad) in [
+        (Strategy::Dp, 24 << 10),
+        (Strategy::Dp, 32 << 10),
+        (Strategy::Dp, 48 << 10),
+        (Strategy::Layer, 24 << 10),
+    ] {
+        let options = CompileOptions {
+            scratchpad,
+            strategy,
             stage_all: true,
             ..CompileOptions::default()
         };

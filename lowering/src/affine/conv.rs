@@ -422,9 +422,7 @@ pub fn conv2d_tile(
     if !tile_kernel_applies(shape, out, part) {
         return false;
     }
-    // Enough vectors to cover the widest frame the output buffer holds, up
-    // to four: independent accumulators hide the multiply-add latency.
-    let vectors = ((out.shape[3] + LANES - 1) / LANES).clamp(1, 4);
+    let vectors = tile_vectors(out.shape[3], shape.strides[1]);
     // Channels per block: the accumulators, the block's input vectors and
     // a broadcast weight fit the vector registers (10 accumulators of 16
     // registers, 26 of 32).
@@ -460,6 +458,29 @@ pub fn conv2d_tile(
     clamped_channels(f, (&k0, &k1), kb, |f, channels| tile.emit(f, &ni, channels));
     f.close();
     true
+}
+
+/// Vectors per column block of [`conv2d_tile`] for output rows of `width`
+/// columns: enough to cover the row, up to four, as independent
+/// accumulators hide the multiply-add latency. A row wider than that, with
+/// stride 1, takes four to six, the count whose blocks compute the fewest
+/// lanes (then the fewest blocks): a row of 35 columns is one block of
+/// five vectors, not a block of four and one of four vectors for 3
+/// columns, where 29 of 64 lanes compute nothing (Inception-v3's 35x35
+/// layers, tiled in rows, ran at a quarter of the speed of whole layers).
+/// A strided block loads two vectors per output vector and has no room
+/// for more.
+fn tile_vectors(width: i64, stride: i64) -> i64 {
+    let covering = ((width + LANES - 1) / LANES).clamp(1, 4);
+    if stride != 1 || covering < 4 {
+        return covering;
+    }
+    (4..=6)
+        .min_by_key(|&vectors| {
+            let blocks = (width + vectors * LANES - 1) / (vectors * LANES);
+            (blocks * vectors, blocks)
+        })
+        .expect("a range of counts")
 }
 
 /// Channels per block for a filter (slice) of `channels` output channels,
@@ -1737,6 +1758,22 @@ mod tests {
             dilation: 1,
             pad,
         }
+    }
+
+    #[test]
+    fn tile_blocks_cover_rows_with_the_fewest_idle_lanes() {
+        // Rows up to four vectors wide take one block that covers them.
+        for (width, vectors) in [(7, 1), (14, 2), (17, 3), (28, 4)] {
+            assert_eq!(tile_vectors(width, 1), vectors, "width {width}");
+        }
+        // Wider rows: 35 columns in one block of 5 (40 lanes, not 64);
+        // 56 in two of 4 (64 lanes, against 80 with 5 and 96 with 6); 112
+        // in three of 5 (120 lanes, not 128); 73 in two of 5.
+        for (width, vectors) in [(35, 5), (56, 4), (112, 5), (73, 5), (224, 4)] {
+            assert_eq!(tile_vectors(width, 1), vectors, "width {width}");
+        }
+        // Strided blocks keep at most four.
+        assert_eq!(tile_vectors(35, 2), 4);
     }
 
     #[test]

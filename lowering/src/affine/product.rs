@@ -321,13 +321,15 @@ fn copy(
 
 /// The tile kernel of a staged region's 1x1 convolution (stride 1): when
 /// the step's frame spans whole rows of the output buffer and the input
-/// window lies at the same rows and columns, the frame's rows are one
-/// stretch of columns in both buffers, and the product runs on them; other
+/// window has the same columns, the frame's rows are one stretch of
+/// columns in both buffers (at different offsets when the windows start
+/// at different rows), and the product runs on them; other
 /// steps run `general` (the plain loops), decided at run time. Those steps
 /// are rare in the zoo's schedules; the blocked tile kernel there
 /// ([`conv::conv2d_tile`]) made these kernels twice as long, and compiling
 /// GoogLeNet and Inception-v3 a third slower. `false` (nothing written)
-/// when the convolution is not a 1x1 one or the buffers differ in shape.
+/// when the convolution is not a 1x1 one or the buffers' rows differ in
+/// width.
 pub fn conv2d_tile(
     f: &mut FunctionText,
     shape: &ConvShape,
@@ -342,7 +344,7 @@ pub fn conv2d_tile(
         || part == ConvPart::Init
         || input.shape.len() != 4
         || out.shape.len() != 4
-        || input.shape[2..] != out.shape[2..]
+        || input.shape[3] != out.shape[3]
     {
         return false;
     }
@@ -355,24 +357,31 @@ pub fn conv2d_tile(
     };
     let (row, column) = (out.start(f, 2), out.start(f, 3));
     let (input_row, input_column) = (input.start(f, 2), input.start(f, 3));
-    let [_, c, h, w] = input.shape[..] else {
+    let [_, c, _, w] = input.shape[..] else {
         return false;
     };
     let k = out.shape[1];
     f.open(format!(
-        "affine.if affine_set<()[s0, s1, s2, s3, s4, s5] : (s0 - s3 == 0, s1 - s3 - {w} == 0, s4 - s2 == 0, s5 - s3 == 0)>()[{w0}, {w1}, {row}, {column}, {input_row}, {input_column}] {{"
+        "affine.if affine_set<()[s0, s1, s2, s3] : (s0 - s2 == 0, s1 - s2 - {w} == 0, s3 - s2 == 0)>()[{w0}, {w1}, {column}, {input_column}] {{"
     ));
     let flat = |f: &mut FunctionText, view: &View, channels: i64| View {
         origin: view.origin.iter().take(2).cloned().collect(),
-        ..collapse(f, view, [view.shape[0], channels, h * w])
+        ..collapse(f, view, [view.shape[0], channels, view.shape[2] * w])
     };
-    let pixel = |f: &mut FunctionText, y: &str| {
+    let pixel = |f: &mut FunctionText, y: &str, origin: &str| {
         f.assign(
             "p",
-            format!("affine.apply affine_map<()[s0, s1] -> ((s0 - s1) * {w})>()[{y}, {row}]"),
+            format!("affine.apply affine_map<()[s0, s1] -> ((s0 - s1) * {w})>()[{y}, {origin}]"),
         )
     };
-    let columns = (pixel(f, &h0), pixel(f, &h1));
+    let columns = (pixel(f, &h0, &row), pixel(f, &h1, &row));
+    // The windows may start at different rows (a window that caches rows
+    // from step to step holds the rows before the frame's): the input's
+    // columns are then the output's shifted by whole rows, as an origin of
+    // its collapsed view.
+    let input_shift = pixel(f, &input_row, &row);
+    let mut flat_input = flat(f, input, c);
+    flat_input.origin.push(input_shift);
     let product = Product {
         chunk: channel_chunk(shape),
         block_channels: TILE_BLOCK_CHANNELS,
@@ -384,7 +393,7 @@ pub fn conv2d_tile(
                 .then_some(shape.input[1] / shape.groups),
             None,
         ),
-        input: flat(f, input, c),
+        input: flat_input,
         filter,
         bias,
         out: flat(f, out, k),
