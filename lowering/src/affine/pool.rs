@@ -7,7 +7,8 @@
 //! computed [`LANES`] columns at a time: every tap of the window loads a
 //! vector of the input row (two, keeping the even lanes, with stride 2),
 //! the lanes outside the input or past the frame masked off, and folds it
-//! into accumulators kept in registers. The
+//! into accumulators kept in registers, channel after channel with the
+//! masks of the block of columns computed once. The
 //! rows a window reaches inside the input are the tap loop's bounds; an
 //! average divides by its window's count, rows times columns (the window
 //! is a box).
@@ -51,9 +52,16 @@ pub(super) fn rows(
         return false;
     }
     let vector = format!("vector<{LANES}xf32>");
-    let ivs = frame.open(f, 0..3);
-    let (ni, ci, y) = (&ivs[0], &ivs[1], &ivs[2]);
-    let (lower, upper) = &frame.bounds[3];
+    let [batch, channels, out_rows, (lower, upper)] = &frame.bounds[..] else {
+        return false;
+    };
+    // Channels innermost: the masks and counts of a block of columns do
+    // not depend on the channel, so they are computed once for all of them
+    // (with the frame's bounds known only at run time, per channel they
+    // were most of a tile's instructions, and staged pools ran several
+    // times as long as whole ones).
+    let ni = f.open_for(&batch.0, &batch.1);
+    let y = f.open_for(&out_rows.0, &out_rows.1);
     let x0 = f.fresh("i");
     f.open(format!(
         "affine.for {x0} = {lower} to {upper} step {LANES} {{"
@@ -74,21 +82,10 @@ pub(super) fn rows(
             h + pt
         ),
     );
-    let taps = Reduction::open(
-        f,
-        &[rows, ("0".into(), kw.to_string())],
-        std::slice::from_ref(&identity),
-        &vector,
-    );
-    let (ky, kx) = (&taps.ivs[0], &taps.ivs[1]);
-    let row = format!("{y} * {sh} + {ky} - {pt}");
-    let base = f.assign(
-        "b",
-        format!("affine.apply affine_map<(d0, d1) -> (d0 * {sw} + d1 - {pl})>({x0}, {kx})"),
-    );
-    // A load of input columns from `column` whose first `lanes` lanes
-    // (an affine expression of the frame's lanes) are needed.
-    let load = |f: &mut FunctionText, column: &str, needed: &str| {
+    // The loads of input columns from `column` whose first `needed` lanes
+    // (an affine expression of the frame's lanes) are needed: the column
+    // and the mask of the lanes to load.
+    let load_mask = |f: &mut FunctionText, column: String, needed: &str| {
         let needed = f.assign(
             "n",
             format!("affine.apply affine_map<(d0) -> ({needed})>({lanes})"),
@@ -97,50 +94,82 @@ pub(super) fn rows(
             "m",
             format!("vector.create_mask {needed} : vector<{LANES}xi1>"),
         );
-        let in_row = inside(f, column, w);
+        let in_row = inside(f, &column, w);
         let mask = f.assign(
             "m",
             format!("arith.andi {in_row}, {needed} : vector<{LANES}xi1>"),
         );
-        let indices = [ni.clone(), ci.clone(), row.clone(), column.to_string()];
-        let value = load_at(f, input, &indices, 3, Some(&mask));
-        // Masked-off lanes are zero: the fold's identity where it differs.
-        if pool.max {
-            f.assign(
-                "v",
-                format!("arith.select {mask}, {value}, {identity} : vector<{LANES}xi1>, {vector}"),
-            )
-        } else {
-            value
-        }
+        (column, mask)
     };
-    let value = if sw == 1 {
-        load(f, &base, "d0")
-    } else {
-        // Output lane i reads input lane 2i: the first 2n - 1 are needed.
-        let next = f.assign(
-            "b",
-            format!("affine.apply affine_map<(d0) -> (d0 + {LANES})>({base})"),
-        );
-        let low = load(f, &base, "d0 * 2 - 1");
-        let high = load(f, &next, &format!("d0 * 2 - 1 - {LANES}"));
-        let even: Vec<String> = (0..LANES).map(|i| (2 * i).to_string()).collect();
-        f.assign(
-            "v",
-            format!(
-                "vector.shuffle {low}, {high} [{}] : {vector}, {vector}",
-                even.join(", ")
-            ),
-        )
-    };
+    // Per tap column, its one load (two with stride 2, of which output
+    // lane i keeps input lane 2i: the first 2n - 1 are needed).
+    let tap_loads: Vec<Vec<(String, String)>> = (0..kw)
+        .map(|kx| {
+            let base = f.assign(
+                "b",
+                format!(
+                    "affine.apply affine_map<(d0) -> (d0 * {sw} + {})>({x0})",
+                    kx - pl
+                ),
+            );
+            if sw == 1 {
+                return vec![load_mask(f, base, "d0")];
+            }
+            let next = f.assign(
+                "b",
+                format!("affine.apply affine_map<(d0) -> (d0 + {LANES})>({base})"),
+            );
+            vec![
+                load_mask(f, base, "d0 * 2 - 1"),
+                load_mask(f, next, &format!("d0 * 2 - 1 - {LANES}")),
+            ]
+        })
+        .collect();
+    let count = (!pool.max).then(|| window_count(f, pool, &y, &x0));
+    let ci = f.open_for(&channels.0, &channels.1);
+    let taps = Reduction::open(f, &[rows], std::slice::from_ref(&identity), &vector);
+    let ky = &taps.ivs[0];
+    let row = format!("{y} * {sh} + {ky} - {pt}");
     let fold = if pool.max { "maximumf" } else { "addf" };
-    let folded = f.assign(
-        "v",
-        format!("arith.{fold} {}, {value} : {vector}", taps.inner[0]),
-    );
+    let mut folded = taps.inner[0].clone();
+    for loads in &tap_loads {
+        let parts: Vec<String> = loads
+            .iter()
+            .map(|(column, mask)| {
+                let indices = [ni.clone(), ci.clone(), row.clone(), column.clone()];
+                let value = load_at(f, input, &indices, 3, Some(mask));
+                // Masked-off lanes are zero: the fold's identity where it
+                // differs.
+                if pool.max {
+                    f.assign(
+                        "v",
+                        format!(
+                            "arith.select {mask}, {value}, {identity} : vector<{LANES}xi1>, {vector}"
+                        ),
+                    )
+                } else {
+                    value
+                }
+            })
+            .collect();
+        let value = match &parts[..] {
+            [one] => one.clone(),
+            [low, high] => {
+                let even: Vec<String> = (0..LANES).map(|i| (2 * i).to_string()).collect();
+                f.assign(
+                    "v",
+                    format!(
+                        "vector.shuffle {low}, {high} [{}] : {vector}, {vector}",
+                        even.join(", ")
+                    ),
+                )
+            }
+            _ => unreachable!("one or two loads per tap"),
+        };
+        folded = f.assign("v", format!("arith.{fold} {folded}, {value} : {vector}"));
+    }
     let mut result = taps.close(f, &[folded]).remove(0);
-    if !pool.max {
-        let count = window_count(f, pool, y, &x0);
+    if let Some(count) = count {
         result = f.assign("v", format!("arith.divf {result}, {count} : {vector}"));
     }
     let at = [ni.clone(), ci.clone(), y.clone(), x0.clone()];

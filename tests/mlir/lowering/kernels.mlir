@@ -30,17 +30,28 @@
 // CHECK-LABEL: func.func private @df_kernel_3_pool2d(
 // CHECK: affine.for %[[PY:.*]] = 0 to 2 {
 // CHECK-NEXT: affine.for %{{.*}} = 0 to 2 step 8 {
-// CHECK: affine.for %{{.*}} = max #[[POOL_ROWS_LO]](%[[PY]]) to min #[[POOL_ROWS_HI]](%[[PY]]) iter_args(
-// CHECK-NEXT: affine.for %{{.*}} = 0 to 3 iter_args(
-// CHECK: %[[LOW:.*]] = vector.maskedload
-// CHECK: %[[HIGH:.*]] = vector.maskedload
-// CHECK-NEXT: %[[EVEN:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 2, 4, 6, 8, 10, 12, 14]
-// CHECK-NEXT: arith.addf %{{.*}}, %[[EVEN]] : vector<8xf32>
-// The average divides by the taps inside the input (no count_include_pad):
-// the window's rows times its columns.
+// The masks of the taps' loads and the count the average divides by (the
+// taps inside the input, no count_include_pad: the window's rows times its
+// columns) are computed once for all channels, the channel loop inside.
 // CHECK: %[[COUNT:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
-// CHECK-NEXT: %[[MEAN:.*]] = arith.divf %{{.*}}, %[[COUNT]] : vector<8xf32>
-// CHECK: vector.maskedstore %{{.*}}, %{{.*}}, %[[MEAN]]
+// CHECK-NEXT: affine.for %{{.*}} = 0 to 3 {
+// CHECK-NEXT: affine.for %{{.*}} = max #[[POOL_ROWS_LO]](%[[PY]]) to min #[[POOL_ROWS_HI]](%[[PY]]) iter_args(
+// Each of the 3 taps of a row loads two vectors and keeps the even lanes.
+// CHECK: %[[LOW0:.*]] = vector.maskedload
+// CHECK: %[[HIGH0:.*]] = vector.maskedload
+// CHECK-NEXT: %[[EVEN0:.*]] = vector.shuffle %[[LOW0]], %[[HIGH0]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT: %[[SUM0:.*]] = arith.addf %{{.*}}, %[[EVEN0]] : vector<8xf32>
+// CHECK: %[[LOW1:.*]] = vector.maskedload
+// CHECK: %[[HIGH1:.*]] = vector.maskedload
+// CHECK-NEXT: %[[EVEN1:.*]] = vector.shuffle %[[LOW1]], %[[HIGH1]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT: %[[SUM1:.*]] = arith.addf %[[SUM0]], %[[EVEN1]] : vector<8xf32>
+// CHECK: %[[LOW2:.*]] = vector.maskedload
+// CHECK: %[[HIGH2:.*]] = vector.maskedload
+// CHECK-NEXT: %[[EVEN2:.*]] = vector.shuffle %[[LOW2]], %[[HIGH2]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT: %[[SUM2:.*]] = arith.addf %[[SUM1]], %[[EVEN2]] : vector<8xf32>
+// CHECK-NEXT: affine.yield %[[SUM2]]
+// CHECK: %[[MEAN:.*]] = arith.divf %{{.*}}, %[[COUNT]] : vector<8xf32>
+// CHECK-NEXT: vector.maskedstore %{{.*}}, %{{.*}}, %[[MEAN]]
 // CHECK-NOT: func.func private
 
 // CHECK-LABEL: func.func @deepfuse_init(
