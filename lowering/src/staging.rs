@@ -1263,22 +1263,20 @@ const MAX_SLICE_CHANNELS: i64 = 64;
 /// others, whose narrow chunks or slices of a few hundred bytes cost a
 /// partial-sum pass, a DMA and a kernel call each.
 fn widen_each(region: &mut StagedRegion, capacity: u64, activation_align: u64, extents: &[i64]) {
-    let chunk_limit = |p: usize| extents[p].min(CHUNK_WIDTHS[0]);
     let mut chunked: Vec<usize> = (0..region.layers.len())
         .filter(|&p| region.layers[p].chunked.is_some())
         .collect();
     chunked.sort_by_key(|&p| (widening_bytes(&region.layers[p], Widening::Chunk), p));
     for p in chunked {
-        while region.layers[p].chunk_channels < chunk_limit(p) {
-            let width = (region.layers[p].chunk_channels * 2).min(chunk_limit(p));
-            let mut wider = region.clone();
-            set_chunk_channels(&mut wider.layers[p], width);
-            place(&mut wider, activation_align, Placement::Quick);
-            if wider.arena_bytes > capacity {
-                break;
-            }
-            *region = wider;
-        }
+        let width = |l: &StagedLayer| l.chunk_channels;
+        double_while(
+            region,
+            p,
+            (width, set_chunk_channels),
+            extents[p].min(CHUNK_WIDTHS[0]),
+            capacity,
+            activation_align,
+        );
     }
     let mut sliced: Vec<usize> = (0..region.layers.len())
         .filter(|&p| region.layers[p].weights.iter().any(|w| w.sliced))
@@ -1298,16 +1296,41 @@ fn widen_each(region: &mut StagedRegion, capacity: u64, activation_align: u64, e
         if layer.depthwise && layer.chunked.is_some() {
             limit = limit.min(layer.chunk_channels);
         }
-        while region.layers[p].slice_channels < limit {
-            let group = (region.layers[p].slice_channels * 2).min(limit);
-            let mut wider = region.clone();
-            set_slice_channels(&mut wider.layers[p], group);
-            place(&mut wider, activation_align, Placement::Quick);
-            if wider.arena_bytes > capacity {
-                break;
-            }
-            *region = wider;
+        let width = |l: &StagedLayer| l.slice_channels;
+        double_while(
+            region,
+            p,
+            (width, set_slice_channels),
+            limit,
+            capacity,
+            activation_align,
+        );
+    }
+}
+
+/// A layer's width that [`double_while`] doubles: how to read it and how to
+/// set it (with the buffers it sizes).
+type Width = (fn(&StagedLayer) -> i64, fn(&mut StagedLayer, i64));
+
+/// Doubles a width of layer `p` up to `limit` while the placed region fits
+/// `capacity`.
+fn double_while(
+    region: &mut StagedRegion,
+    p: usize,
+    (width, set): Width,
+    limit: i64,
+    capacity: u64,
+    activation_align: u64,
+) {
+    while width(&region.layers[p]) < limit {
+        let wider_width = (width(&region.layers[p]) * 2).min(limit);
+        let mut wider = region.clone();
+        set(&mut wider.layers[p], wider_width);
+        place(&mut wider, activation_align, Placement::Quick);
+        if wider.arena_bytes > capacity {
+            return;
         }
+        *region = wider;
     }
 }
 
