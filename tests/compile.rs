@@ -1342,27 +1342,15 @@ fn layers_widen_one_at_a_time() -> Result<(), Failed> {
   return %y : tensor<1x128x7x7xf32>
 }
 "#;
-    let params = weights::RandomParams { seed: 23 };
-    let input = random_input(&[1, 64, 14, 14], 23, 0);
-    for (strategy, scratchpad) in [
+    let schedules = [
         (Strategy::Dp, 24 << 10),
         (Strategy::Dp, 48 << 10),
         (Strategy::Dp, 64 << 10),
         (Strategy::Dp, 96 << 10),
         (Strategy::Layer, 24 << 10),
         (Strategy::Naive, 16 << 10),
-    ] {
-        let options = CompileOptions {
-            scratchpad,
-            strategy,
-            // At 24 KiB the tiles are a column wide, which only
-            // `--stage-all` stages.
-            stage_all: true,
-            ..CompileOptions::default()
-        };
-        every_region_staged(text, options, &params, vec![input.clone()])?;
-    }
-    Ok(())
+    ];
+    all_stages_match(text, &[1, 64, 14, 14], 23, &schedules)
 }
 
 /// A 1x1 and a 3x3 convolution of the same input, added, on rows of 35
@@ -1388,14 +1376,27 @@ fn pointwise_tiles_read_taller_windows() -> Result<(), Failed> {
   return %y : tensor<1x16x12x35xf32>
 }
 "#;
-    let params = weights::RandomParams { seed: 29 };
-    let input = random_input(&[1, 16, 12, 35], 29, 0);
-    for (strategy, scratchpad) in [
+    let schedules = [
         (Strategy::Dp, 24 << 10),
         (Strategy::Dp, 32 << 10),
         (Strategy::Dp, 48 << 10),
         (Strategy::Layer, 24 << 10),
-    ] {
+    ];
+    all_stages_match(text, &[1, 16, 12, 35], 29, &schedules)
+}
+
+/// [`every_region_staged`] for `text` under each of `schedules`, with
+/// `--stage-all` (narrow tiles too), random parameters and input of
+/// `seed`.
+fn all_stages_match(
+    text: &str,
+    input_shape: &[usize],
+    seed: u64,
+    schedules: &[(Strategy, u64)],
+) -> Result<(), Failed> {
+    let params = weights::RandomParams { seed };
+    let input = random_input(input_shape, seed, 0);
+    for &(strategy, scratchpad) in schedules {
         let options = CompileOptions {
             scratchpad,
             strategy,
