@@ -1263,78 +1263,29 @@ const MAX_SLICE_CHANNELS: i64 = 64;
 /// others, whose narrow chunks or slices of a few hundred bytes cost a
 /// partial-sum pass, a DMA and a kernel call each.
 fn widen_each(region: &mut StagedRegion, capacity: u64, activation_align: u64, extents: &[i64]) {
-    let mut chunked: Vec<usize> = (0..region.layers.len())
-        .filter(|&p| region.layers[p].chunked.is_some())
-        .collect();
-    chunked.sort_by_key(|&p| (widening_bytes(&region.layers[p], Widening::Chunk), p));
-    for p in chunked {
-        let width = |l: &StagedLayer| l.chunk_channels;
-        double_while(
-            region,
-            p,
-            (width, set_chunk_channels),
-            extents[p].min(CHUNK_WIDTHS[0]),
-            capacity,
-            activation_align,
-        );
-    }
-    let mut sliced: Vec<usize> = (0..region.layers.len())
-        .filter(|&p| region.layers[p].weights.iter().any(|w| w.sliced))
-        .collect();
-    sliced.sort_by_key(|&p| (widening_bytes(&region.layers[p], Widening::Slice), p));
-    for p in sliced {
-        let layer = &region.layers[p];
-        // No wider than the channels a step loads, or for a depthwise layer
-        // than its chunk, whose channels are all it computes.
-        let step_channels = layer
-            .weight_channels
-            .iter()
-            .map(|&(from, to)| to - from)
-            .max()
-            .unwrap_or(0);
-        let mut limit = step_channels.min(MAX_SLICE_CHANNELS);
-        if layer.depthwise && layer.chunked.is_some() {
-            limit = limit.min(layer.chunk_channels);
+    for widening in [Widening::Chunk, Widening::Slice] {
+        let mut layers: Vec<usize> = (0..region.layers.len())
+            .filter(|&p| widening.applies(&region.layers[p]))
+            .collect();
+        layers.sort_by_key(|&p| (widening.bytes_per_channel(&region.layers[p]), p));
+        for p in layers {
+            let limit = widening.limit(&region.layers[p], extents[p]);
+            // Doubled until it reaches the limit or the arena overflows.
+            while widening.width(&region.layers[p]) < limit {
+                let width = (widening.width(&region.layers[p]) * 2).min(limit);
+                let mut wider = region.clone();
+                widening.set(&mut wider.layers[p], width);
+                place(&mut wider, activation_align, Placement::Quick);
+                if wider.arena_bytes > capacity {
+                    break;
+                }
+                *region = wider;
+            }
         }
-        let width = |l: &StagedLayer| l.slice_channels;
-        double_while(
-            region,
-            p,
-            (width, set_slice_channels),
-            limit,
-            capacity,
-            activation_align,
-        );
     }
 }
 
-/// A layer's width that [`double_while`] doubles: how to read it and how to
-/// set it (with the buffers it sizes).
-type Width = (fn(&StagedLayer) -> i64, fn(&mut StagedLayer, i64));
-
-/// Doubles a width of layer `p` up to `limit` while the placed region fits
-/// `capacity`.
-fn double_while(
-    region: &mut StagedRegion,
-    p: usize,
-    (width, set): Width,
-    limit: i64,
-    capacity: u64,
-    activation_align: u64,
-) {
-    while width(&region.layers[p]) < limit {
-        let wider_width = (width(&region.layers[p]) * 2).min(limit);
-        let mut wider = region.clone();
-        set(&mut wider.layers[p], wider_width);
-        place(&mut wider, activation_align, Placement::Quick);
-        if wider.arena_bytes > capacity {
-            return;
-        }
-        *region = wider;
-    }
-}
-
-/// What [`widen_each`] widens.
+/// A layer's width that [`widen_each`] widens.
 #[derive(Clone, Copy)]
 enum Widening {
     /// The channels per chunk of a streamed input.
@@ -1343,29 +1294,79 @@ enum Widening {
     Slice,
 }
 
-/// Bytes per channel of the buffers a [`Widening`] of `layer` enlarges.
-fn widening_bytes(layer: &StagedLayer, widening: Widening) -> u64 {
-    match widening {
-        Widening::Chunk => {
-            let inputs: u64 = (0..layer.uses.len())
-                .filter(|&u| layer.chunks(u))
-                .filter_map(|u| layer.use_buffers[u].as_ref())
-                .map(|b| b.bytes() / b.shape[1].max(1) as u64)
-                .sum();
-            let filters: u64 = layer
+impl Widening {
+    /// Whether `layer` has this width.
+    fn applies(self, layer: &StagedLayer) -> bool {
+        match self {
+            Widening::Chunk => layer.chunked.is_some(),
+            Widening::Slice => layer.weights.iter().any(|w| w.sliced),
+        }
+    }
+
+    /// The width now.
+    fn width(self, layer: &StagedLayer) -> i64 {
+        match self {
+            Widening::Chunk => layer.chunk_channels,
+            Widening::Slice => layer.slice_channels,
+        }
+    }
+
+    /// Sets the width, with the buffers it sizes.
+    fn set(self, layer: &mut StagedLayer, width: i64) {
+        match self {
+            Widening::Chunk => set_chunk_channels(layer, width),
+            Widening::Slice => set_slice_channels(layer, width),
+        }
+    }
+
+    /// The widest it may get: a chunk no wider than [`CHUNK_WIDTHS`]' first
+    /// or the `extent` of the input it chunks; a slice no wider than
+    /// [`MAX_SLICE_CHANNELS`] or the channels a step loads, and for a
+    /// depthwise layer than its chunk, whose channels are all it computes.
+    fn limit(self, layer: &StagedLayer, extent: i64) -> i64 {
+        match self {
+            Widening::Chunk => extent.min(CHUNK_WIDTHS[0]),
+            Widening::Slice => {
+                let step_channels = layer
+                    .weight_channels
+                    .iter()
+                    .map(|&(from, to)| to - from)
+                    .max()
+                    .unwrap_or(0);
+                let limit = step_channels.min(MAX_SLICE_CHANNELS);
+                if layer.depthwise && layer.chunked.is_some() {
+                    limit.min(layer.chunk_channels)
+                } else {
+                    limit
+                }
+            }
+        }
+    }
+
+    /// Bytes per channel of the buffers it sizes.
+    fn bytes_per_channel(self, layer: &StagedLayer) -> u64 {
+        match self {
+            Widening::Chunk => {
+                let inputs: u64 = (0..layer.uses.len())
+                    .filter(|&u| layer.chunks(u))
+                    .filter_map(|u| layer.use_buffers[u].as_ref())
+                    .map(|b| b.bytes() / b.shape[1].max(1) as u64)
+                    .sum();
+                let filters: u64 = layer
+                    .weights
+                    .iter()
+                    .filter(|w| w.chunked)
+                    .map(|w| w.buffer.bytes() / w.buffer.shape[1].max(1) as u64)
+                    .sum();
+                inputs + filters
+            }
+            Widening::Slice => layer
                 .weights
                 .iter()
-                .filter(|w| w.chunked)
-                .map(|w| w.buffer.bytes() / w.buffer.shape[1].max(1) as u64)
-                .sum();
-            inputs + filters
+                .filter(|w| w.sliced)
+                .map(|w| w.buffer.bytes() / w.buffer.shape[0].max(1) as u64)
+                .sum(),
         }
-        Widening::Slice => layer
-            .weights
-            .iter()
-            .filter(|w| w.sliced)
-            .map(|w| w.buffer.bytes() / w.buffer.shape[0].max(1) as u64)
-            .sum(),
     }
 }
 
